@@ -1,0 +1,1 @@
+"""polytrace: set up, build, run, stop and inspect the polytrace demo stack."""

@@ -1,0 +1,207 @@
+"""The `polytrace` command: one thin function per command; the work happens in engine.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from polytrace.config import DEFAULT_PORTS, load_settings
+from polytrace.engine import Engine
+from polytrace.errors import PolytraceError
+
+console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class ConsoleReporter:
+    def step(self, message: str) -> None:
+        console.print(f"[cyan]…[/] {message}")
+
+    def done(self, message: str) -> None:
+        console.print(f"[green]✓[/] {message}")
+
+
+def _parse_ports(values: tuple[str, ...]) -> dict[str, int]:
+    ports = {}
+    for value in values:
+        name, sep, port = value.partition("=")
+        if not sep or not port.isdigit():
+            raise click.BadParameter(f"{value!r} is not NAME=PORT", param_hint="--port")
+        ports[name] = int(port)
+    return ports
+
+
+def _engine(**flags) -> Engine:
+    return Engine(load_settings(**flags), ConsoleReporter())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Run the polytrace demo stack locally, traced end to end."""
+
+
+@cli.command()
+@click.option("--detach", "-d", is_flag=True, help="Start in the background and return.")
+@click.option("--otlp-endpoint", metavar="URL",
+              help="Send every service's traces here instead of the bundled viewer "
+                   "[env: POLYTRACE_OTLP_ENDPOINT].")
+@click.option("--port", "ports", multiple=True, metavar="NAME=PORT",
+              help=f"Override a port; NAME is one of {', '.join(DEFAULT_PORTS)} "
+                   "[env: POLYTRACE_<NAME>_PORT].")
+@click.option("--no-tracing", is_flag=True, help="Run without any instrumentation (the benchmark baseline).")
+@click.option("--debug-endpoints", is_flag=True, help="Enable POST /debug/tracecontext on every service.")
+def up(detach: bool, otlp_endpoint: str | None, ports: tuple[str, ...], no_tracing: bool,
+       debug_endpoints: bool) -> None:
+    """Build what is stale, then start PostgreSQL, Mosquitto, the viewer and the services."""
+    engine = _engine(otlp_endpoint=otlp_endpoint, ports=_parse_ports(ports),
+                     tracing=False if no_tracing else None, debug_endpoints=debug_endpoints or None)
+    components = engine.up()
+    settings = engine.settings
+    table = Table(title="polytrace is up", show_header=True, header_style="bold")
+    table.add_column("component")
+    table.add_column("url")
+    for component in components:
+        table.add_row(component.name, component.url)
+    console.print(table)
+    if settings.viewer_enabled:
+        console.print(f"Traces: [bold]{next(c.url for c in components if c.name == 'viewer')}[/]")
+    else:
+        console.print(f"Traces are exported to {settings.export_endpoint}" if settings.tracing
+                      else "Tracing is off.")
+    console.print(f"Try: curl -i http://127.0.0.1:{settings.ports['catalog']}/products/1")
+    if detach:
+        console.print("Running in the background; stop with `polytrace down` (or `make down`).")
+        return
+    console.print("Logs follow; Ctrl-C stops everything.")
+    _follow_until_signal(engine, [c.name for c in components])
+
+
+def _follow_until_signal(engine: Engine, names: list[str]) -> None:
+    stop = {"requested": False}
+
+    def request_stop(signum, _frame):
+        stop["requested"] = True
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, request_stop)
+    offsets = {name: _size(engine.settings.logs_dir / f"{name}.log") for name in names}
+    try:
+        while not stop["requested"]:
+            for name in names:
+                offsets[name] = _print_new_lines(engine.settings.logs_dir / f"{name}.log", name,
+                                                 offsets[name])
+            if not engine.supervisor.pid():
+                console.print("[red]supervisord went away; stopping[/]")
+                break
+            time.sleep(0.25)
+    finally:
+        console.print()
+        engine.down()
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _print_new_lines(path: Path, name: str, offset: int) -> int:
+    if not path.exists():
+        return offset
+    size = path.stat().st_size
+    if size < offset:  # rotated
+        offset = 0
+    if size == offset:
+        return offset
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        chunk = handle.read()
+    for line in chunk.decode(errors="replace").splitlines():
+        console.out(f"{name:>9} | {line}", highlight=False)
+    return offset + len(chunk)
+
+
+@cli.command()
+def down() -> None:
+    """Stop everything a detached `up` started."""
+    engine = _engine()
+    if not engine.supervisor.pid():
+        console.print("polytrace is not running.")
+    leftovers = engine.down()
+    if leftovers:
+        console.print(f"[yellow]killed processes that outlived supervisord: {leftovers}[/]")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(as_json: bool) -> None:
+    """Each component: state, pid, port, health and URL."""
+    statuses = _engine().status()
+    if as_json:
+        click.echo(json.dumps([s.__dict__ for s in statuses], indent=2))
+        return
+    table = Table(show_header=True, header_style="bold")
+    for column in ("component", "state", "pid", "port", "health", "url"):
+        table.add_column(column)
+    for s in statuses:
+        health = "[green]healthy[/]" if s.healthy else "[red]unhealthy[/]"
+        table.add_row(s.name, s.state, str(s.pid or "-"), str(s.port), health, s.url)
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
+    if not all(s.healthy for s in statuses):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("component", required=False)
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines.")
+@click.option("--lines", "-n", default=100, show_default=True, help="How many lines to show first.")
+def logs(component: str | None, follow: bool, lines: int) -> None:
+    """Show the logs under .run/logs/ (one component, or all)."""
+    logs_dir = load_settings().logs_dir
+    files = [logs_dir / f"{component}.log"] if component else sorted(logs_dir.glob("*.log"))
+    missing = [f for f in files if not f.exists()]
+    if not files or missing:
+        raise PolytraceError(f"no log {'for ' + component if component else ''} under {logs_dir}")
+    args = ["tail", "-n", str(lines), *(["-F"] if follow else []), *map(str, files)]
+    os.execvp("tail", args)
+
+
+@cli.command()
+@click.argument("components", nargs=-1)
+def build(components: tuple[str, ...]) -> None:
+    """Build the services (and fetch the viewer) when their sources changed."""
+    _engine().build(components or None)
+
+
+@cli.command()
+@click.argument("component")
+def stop(component: str) -> None:
+    """Stop one component of a running stack (to try failures)."""
+    _engine().stop_component(component)
+    console.print(f"stopped {component}")
+
+
+@cli.command()
+@click.argument("component")
+def start(component: str) -> None:
+    """Start one stopped component again and wait until it is ready."""
+    _engine().start_component(component)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except PolytraceError as exc:
+        console.print(Text(f"polytrace: {exc}", style="red"))
+        sys.exit(1)

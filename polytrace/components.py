@@ -1,0 +1,183 @@
+"""What runs: every component's command, environment, readiness check and URL, as data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from polytrace import probes, system
+from polytrace.builds import CACHE, definitions
+from polytrace.config import SERVICES, Settings
+
+INFRA = ("postgres", "mosquitto", "viewer")
+DATABASE = "polytrace"
+ADMIN_ROLE = "polytrace"
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    phase: int  # components of one phase start together, after the previous phase is ready
+    port: int
+    command: tuple[str, ...]
+    cwd: Path
+    probe: probes.Probe
+    url: str
+    env: Mapping[str, str] = field(default_factory=dict)
+    user: str | None = None
+    stop_signal: str = "TERM"
+    ready_timeout: float = 60.0
+
+
+def telemetry_env(settings: Settings, service: str) -> dict[str, str]:
+    """The OTEL_* variables every service gets (docs/CONVENTIONS.md)."""
+    env = {
+        "OTEL_SERVICE_NAME": service,
+        "OTEL_RESOURCE_ATTRIBUTES": "service.namespace=polytrace,deployment.environment.name=local",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": settings.export_endpoint,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+        "OTEL_PROPAGATORS": "tracecontext,baggage",
+        "OTEL_BSP_SCHEDULE_DELAY": "500",
+        "OTEL_SEMCONV_STABILITY_OPT_IN": "http,database",
+    }
+    if not settings.tracing:
+        env["OTEL_SDK_DISABLED"] = "true"
+    return env
+
+
+def service_env(settings: Settings, service: str, passwords: Mapping[str, str]) -> dict[str, str]:
+    ports = settings.ports
+    env = {
+        **telemetry_env(settings, service),
+        "HOST": "127.0.0.1",
+        "PORT": str(ports[service]),
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(ports["postgres"]),
+        "PGDATABASE": DATABASE,
+        "PGUSER": service,
+        "PGPASSWORD": passwords[service],
+    }
+    if service in ("catalog", "analytics"):
+        env |= {
+            "MQTT_HOST": "127.0.0.1",
+            "MQTT_PORT": str(ports["mosquitto"]),
+            "MQTT_TOPIC": "analytics",
+            "MQTT_CLIENT_ID": service,
+        }
+    if service == "catalog":
+        env |= {
+            "PRICING_URL": f"http://127.0.0.1:{ports['pricing']}",
+            "STOCK_URL": f"http://127.0.0.1:{ports['stock']}",
+        }
+    if settings.debug_endpoints:
+        env["POLYTRACE_DEBUG_ENDPOINTS"] = "1"
+    return env | dict(settings.extra_env)
+
+
+def _service_command(settings: Settings, service: str) -> tuple[str, ...]:
+    root = settings.root / "services" / service
+    outputs = definitions(settings.root)[service].outputs
+    if service == "pricing":
+        gunicorn = (str(root / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "pricing.app:app")
+        return (str(root / ".venv/bin/opentelemetry-instrument"), *gunicorn) if settings.tracing else gunicorn
+    if service == "stock":
+        return (str(outputs[0]),)
+    if service == "analytics":
+        preload = ("--require", "./dist/telemetry.js") if settings.tracing else ()
+        return ("node", *preload, "dist/main.js")
+    jar, agent = outputs
+    agent_flag = (f"-javaagent:{agent}",) if settings.tracing else ()
+    jvm = ("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto")
+    return ("java", *jvm, *agent_flag, "-jar", str(jar))
+
+
+def selected_services(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """POLYTRACE_SERVICES narrows the stack to some services (default: all four)."""
+    raw = (os.environ if env is None else env).get("POLYTRACE_SERVICES", "")
+    wanted = tuple(s.strip() for s in raw.split(",") if s.strip())
+    return tuple(s for s in SERVICES if s in wanted) if wanted else SERVICES
+
+
+def all_components(
+    settings: Settings, passwords: Mapping[str, str], services: Iterable[str] | None = None
+) -> list[Component]:
+    ports = settings.ports
+    run = settings.run_dir
+    bindir = system.postgres_bindir()
+    components = [
+        Component(
+            name="postgres",
+            phase=0,
+            port=ports["postgres"],
+            command=(
+                str(bindir / "postgres"),
+                "-D", str(run / "postgres" / "data"),
+                "-p", str(ports["postgres"]),
+                "-c", "listen_addresses=127.0.0.1",
+                "-c", "unix_socket_directories=",
+                "-c", "shared_buffers=64MB",
+                "-c", "max_connections=150",
+                "-c", "synchronous_commit=off",
+            ),
+            cwd=run / "postgres",
+            probe=probes.postgres_ready(str(bindir / "pg_isready"), ports["postgres"]),
+            url=f"postgresql://127.0.0.1:{ports['postgres']}/{DATABASE}",
+            user=system.daemon_user("postgres"),
+            stop_signal="INT",  # PostgreSQL's "fast" shutdown
+        ),
+        Component(
+            name="mosquitto",
+            phase=0,
+            port=ports["mosquitto"],
+            command=("mosquitto", "-c", str(run / "mosquitto" / "mosquitto.conf")),
+            cwd=run / "mosquitto",
+            probe=probes.tcp_open(ports["mosquitto"]),
+            url=f"mqtt://127.0.0.1:{ports['mosquitto']}",
+            user=system.daemon_user("mosquitto"),
+        ),
+    ]
+    if settings.viewer_enabled:
+        viewer = definitions(settings.root)["viewer"].outputs
+        components.append(
+            Component(
+                name="viewer",
+                phase=0,
+                port=ports["viewer"],
+                command=(
+                    "java", "-Xms32m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                    f"-Dloader.path={viewer[1]},{viewer[1]}!/lib",
+                    "-Dspring.profiles.active=otel",
+                    "-cp", str(viewer[0]),
+                    "org.springframework.boot.loader.launch.PropertiesLauncher",
+                ),
+                cwd=CACHE / "viewer",
+                env={
+                    "QUERY_PORT": str(ports["viewer"]),
+                    "MEM_MAX_SPANS": "200000",
+                    "JAVA_TOOL_OPTIONS": "-Dserver.address=127.0.0.1",
+                },
+                probe=probes.http_ok(f"http://127.0.0.1:{ports['viewer']}/health"),
+                url=f"http://127.0.0.1:{ports['viewer']}/zipkin/",
+                ready_timeout=90.0,
+            )
+        )
+    for service in selected_services() if services is None else services:
+        components.append(
+            Component(
+                name=service,
+                phase=1,
+                port=ports[service],
+                command=_service_command(settings, service),
+                cwd=settings.root / "services" / service,
+                env=service_env(settings, service, passwords),
+                probe=probes.http_ok(f"http://127.0.0.1:{ports[service]}/health"),
+                url=f"http://127.0.0.1:{ports[service]}",
+                ready_timeout=120.0 if service == "catalog" else 60.0,
+            )
+        )
+    return components

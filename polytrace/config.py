@@ -1,0 +1,111 @@
+"""Settings of one polytrace run. Precedence lives here only: flag, then environment, then default."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Every port the stack listens on (all on 127.0.0.1), with its environment override.
+DEFAULT_PORTS: dict[str, int] = {
+    "catalog": 8080,
+    "pricing": 8081,
+    "stock": 8082,
+    "analytics": 8083,
+    "postgres": 55432,
+    "mosquitto": 11883,
+    "viewer": 16686,
+}
+
+SERVICES = ("pricing", "stock", "analytics", "catalog")
+
+
+def port_variable(name: str) -> str:
+    return f"POLYTRACE_{name.upper()}_PORT"
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    run_dir: Path
+    ports: Mapping[str, int]
+    otlp_endpoint: str | None = None
+    tracing: bool = True
+    debug_endpoints: bool = False
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def viewer_enabled(self) -> bool:
+        """The bundled viewer runs only when traces go to it (not to the user's endpoint)."""
+        return self.tracing and self.otlp_endpoint is None
+
+    @property
+    def export_endpoint(self) -> str:
+        if self.otlp_endpoint:
+            return self.otlp_endpoint.rstrip("/")
+        # Zipkin receives OTLP/HTTP on its own server port (infra/viewer/README.md).
+        return f"http://127.0.0.1:{self.ports['viewer']}"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.run_dir / "logs"
+
+    @property
+    def build_dir(self) -> Path:
+        # Build stamps belong to the work tree, not to one run directory.
+        return self.root / ".run" / "build"
+
+
+def load_settings(
+    *,
+    otlp_endpoint: str | None = None,
+    ports: Mapping[str, int] | None = None,
+    tracing: bool | None = None,
+    debug_endpoints: bool | None = None,
+    env: Mapping[str, str] | None = None,
+    root: Path = ROOT,
+) -> Settings:
+    env = os.environ if env is None else env
+    resolved_ports = dict(DEFAULT_PORTS)
+    for name in DEFAULT_PORTS:
+        raw = env.get(port_variable(name))
+        if raw:
+            resolved_ports[name] = _parse_port(raw, port_variable(name))
+    for name, port in (ports or {}).items():
+        if name not in DEFAULT_PORTS:
+            from polytrace.errors import PolytraceError
+
+            raise PolytraceError(f"unknown component {name!r} in --port (known: {', '.join(DEFAULT_PORTS)})")
+        resolved_ports[name] = port
+
+    run_dir = Path(env.get("POLYTRACE_RUN_DIR") or root / ".run")
+    if not run_dir.is_absolute():
+        run_dir = root / run_dir
+    endpoint = otlp_endpoint or env.get("POLYTRACE_OTLP_ENDPOINT") or None
+    if tracing is None:
+        tracing = env.get("POLYTRACE_TRACING", "1") not in ("0", "false", "no")
+    if debug_endpoints is None:
+        debug_endpoints = env.get("POLYTRACE_DEBUG_ENDPOINTS") == "1"
+    return Settings(
+        root=root,
+        run_dir=run_dir,
+        ports=resolved_ports,
+        otlp_endpoint=endpoint,
+        tracing=tracing,
+        debug_endpoints=debug_endpoints,
+    )
+
+
+def _parse_port(raw: str, source: str) -> int:
+    from polytrace.errors import PolytraceError
+
+    try:
+        port = int(raw)
+    except ValueError:
+        raise PolytraceError(f"{source}={raw!r} is not a port number") from None
+    if not 0 < port < 65536:
+        raise PolytraceError(f"{source}={port} is out of range 1-65535")
+    return port
