@@ -1,0 +1,52 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+VENV := .venv
+POLYTRACE := $(VENV)/bin/polytrace
+PYTEST := $(VENV)/bin/pytest
+SERVICES := pricing stock analytics catalog
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/polytrace/target/stock
+export CARGO_BUILD_JOBS ?= 2
+
+.PHONY: run up down status logs deps build test unit-tests e2e lint bench clean
+
+run: deps $(VENV)/.installed       ## build what is stale and run the stack in the foreground
+	$(POLYTRACE) up
+
+up: deps $(VENV)/.installed        ## the same, in the background
+	$(POLYTRACE) up --detach
+
+down:                              ## stop a background stack
+	$(POLYTRACE) down
+
+status:
+	$(POLYTRACE) status
+
+deps:                              ## system packages (apt) and toolchain checks
+	@infra/install-deps.sh
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -e '.[test]'
+	touch $@
+
+build: deps $(VENV)/.installed
+	$(POLYTRACE) build $(SERVICES)
+
+test: build lint unit-tests e2e    ## every test: lint, each service's unit tests, the end-to-end suite
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check polytrace tests
+
+unit-tests: build
+	$(PYTEST) -q polytrace/tests
+	cd services/pricing && .venv/bin/ruff check . && .venv/bin/pytest -q
+	cd services/stock && cargo clippy --release --locked --all-targets -q -- -D warnings && cargo test --release --locked -q
+	cd services/analytics && npm test
+	cd services/catalog && mvn -q -B test
+
+e2e: build
+	$(PYTEST) -q tests
+
+clean:
+	-$(POLYTRACE) down
+	rm -rf .run .run-test

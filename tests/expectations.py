@@ -1,0 +1,52 @@
+"""Checks a captured trace against tests/expectations.yaml."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from tests.otlp import Span
+from tests.traces import is_descendant
+
+FILE = Path(__file__).with_name("expectations.yaml")
+
+
+@cache
+def expectations() -> dict[str, Any]:
+    return yaml.safe_load(FILE.read_text())
+
+
+def _matches(span: Span, rule: dict[str, Any], ports: dict[str, int]) -> bool:
+    if any(rule.get(key) not in (None, getattr(span, key)) for key in ("service", "kind", "name")):
+        return False
+    if any(span.attributes.get(k) != v for k, v in rule.get("attributes", {}).items()):
+        return False
+    if any(k not in span.attributes for k in rule.get("present", [])):
+        return False
+    if "url_port" in rule:
+        return urlsplit(str(span.attributes.get("url.full", ""))).port == ports[rule["url_port"]]
+    return True
+
+
+def missing_parts(trace: list[Span], name: str, ports: dict[str, int]) -> list[str]:
+    """What the trace lacks compared with the expectation `name` (empty when it is complete)."""
+    expected = expectations()[name]
+    found: dict[str, list[Span]] = {
+        role: [s for s in trace if _matches(s, rule, ports)] for role, rule in expected["spans"].items()
+    }
+    problems = [f"no span for {role}: {expected['spans'][role]}" for role, spans in found.items() if not spans]
+    for ancestor, descendant in expected.get("edges", []):
+        if not found[ancestor] or not found[descendant]:
+            continue
+        if not any(is_descendant(trace, d, a) for a in found[ancestor] for d in found[descendant]):
+            problems.append(f"{descendant} is not below {ancestor}")
+    return problems
+
+
+def assert_trace(trace: list[Span], name: str, ports: dict[str, int]) -> None:
+    problems = missing_parts(trace, name, ports)
+    assert not problems, f"trace does not match {name}:\n  " + "\n  ".join(problems) + f"\nspans: {trace}"
