@@ -1,0 +1,42 @@
+"""gunicorn settings for pricing. Run: opentelemetry-instrument gunicorn -c gunicorn.conf.py
+
+Every top-level name here is read as a gunicorn setting (so no `config` name: that one is -c).
+
+No preload: the app (and its database pool) is built in each worker after the fork, and the
+OpenTelemetry SDK restarts its batch-export thread in each child.
+"""
+
+from typing import Any
+
+from opentelemetry import trace
+
+from pricing.config import load_server
+from pricing.logs import logging_config
+
+_server = load_server()
+
+wsgi_app = "pricing.app:create_app()"
+bind = [_server.bind]
+workers = _server.workers
+worker_class = "sync"
+preload_app = False
+graceful_timeout = _server.graceful_timeout
+timeout = 30
+accesslog = None  # the SERVER span is the access log
+logconfig_dict = logging_config(_server.log_level)
+proc_name = "pricing"
+# gunicorn >= 26 opens a control socket under ~/.gunicorn by default; two instances (dev stack and
+# e2e tests) would contend for it and nothing here uses it.
+control_socket_disable = True
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Export what the worker's batch processor still holds before the process ends.
+
+    The SDK also shuts the provider down at interpreter exit; flushing here covers exits that
+    skip atexit handlers. Nothing is lost for requests that finished before SIGTERM.
+    """
+    provider = trace.get_tracer_provider()
+    force_flush = getattr(provider, "force_flush", None)
+    if callable(force_flush):
+        force_flush(5000)

@@ -1,0 +1,1 @@
+"""polytrace pricing service."""
