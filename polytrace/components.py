@@ -83,7 +83,7 @@ def _service_command(settings: Settings, service: str) -> tuple[str, ...]:
     root = settings.root / "services" / service
     outputs = definitions(settings.root)[service].outputs
     if service == "pricing":
-        gunicorn = (str(root / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "pricing.app:app")
+        gunicorn = (str(root / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py")
         return (str(root / ".venv/bin/opentelemetry-instrument"), *gunicorn) if settings.tracing else gunicorn
     if service == "stock":
         return (str(outputs[0]),)

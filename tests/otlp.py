@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import psutil
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -44,6 +45,7 @@ class Span:
     end_ns: int
     events: list[dict[str, Any]] = field(default_factory=list)
     scope: str = ""
+    sender_pid: int | None = None  # the exporting process, when identify_senders is on
 
     def __repr__(self) -> str:
         return f"<{self.service} {self.kind} {self.name!r} {self.span_id}←{self.parent_span_id or '-'}>"
@@ -93,6 +95,9 @@ class OtlpReceiver:
         self._by_trace: dict[str, list[Span]] = defaultdict(list)
         self.requests = 0
         self.rejected: list[str] = []
+        # Which local process sent each export (looked up by the TCP peer): proves, for example,
+        # that every gunicorn worker exports, which resource attributes cannot show after a fork.
+        self.identify_senders = False
         self._server = make_server(host, port, self._app, threaded=True)
         self.port = self._server.server_port
         self.endpoint = f"http://{host}:{self.port}"
@@ -138,6 +143,10 @@ class OtlpReceiver:
         if content_type == "application/json":
             # OTLP/JSON carries ids as hex strings, which json_format read as base64.
             spans = [_fix_json_ids(s) for s in spans]
+        if self.identify_senders:
+            pid = _local_pid(request.remote_addr, request.environ.get("REMOTE_PORT"))
+            for span in spans:
+                span.sender_pid = pid
         with self._lock:
             self.requests += 1
             for span in spans:
@@ -145,6 +154,15 @@ class OtlpReceiver:
         if content_type == "application/json":
             return Response("{}", content_type="application/json")
         return Response(ExportTraceServiceResponse().SerializeToString(), content_type="application/x-protobuf")
+
+
+def _local_pid(address: str | None, port: str | None) -> int | None:
+    if not address or not port:
+        return None
+    for connection in psutil.net_connections(kind="tcp"):
+        if connection.laddr and connection.laddr.port == int(port) and connection.laddr.ip == address:
+            return connection.pid
+    return None
 
 
 def _fix_json_ids(span: Span) -> Span:

@@ -18,13 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Away from the defaults, so the suite can run beside a developer's `make run`.
 TEST_PORTS = {
-    "catalog": 18080,
-    "pricing": 18081,
-    "stock": 18082,
-    "analytics": 18083,
-    "postgres": 15432,
-    "mosquitto": 11884,
-    "viewer": 16687,
+    "catalog": 28080,
+    "pricing": 28081,
+    "stock": 28082,
+    "analytics": 28083,
+    "postgres": 25432,
+    "mosquitto": 21883,
+    "viewer": 26686,
 }
 
 
