@@ -60,8 +60,14 @@ describe('parsePageView', () => {
     rejects(buf({ ...good, path: '/' + 'a'.repeat(5000) }), 'payload_invalid', /longer/);
   });
 
-  it('rejects a client address that is not an IP', () => {
-    for (const clientIp of ['', 'localhost', '256.1.1.1', '1.2.3']) {
+  it('accepts IPs, zoned IPv6 and host names as the client address', () => {
+    for (const clientIp of ['10.1.2.3', '0:0:0:0:0:0:0:1', 'fe80::1%lo', 'unknown', 'proxy.internal']) {
+      assert.equal(parsePageView(buf({ ...good, clientIp })).clientIp, clientIp);
+    }
+  });
+
+  it('rejects an empty, spaced, control-laden or huge client address', () => {
+    for (const clientIp of ['', '1.2.3.4 5.6.7.8', 'a\u0000b', 'x'.repeat(256)]) {
       rejects(buf({ ...good, clientIp }), 'payload_invalid', /clientIp/);
     }
   });

@@ -1,7 +1,5 @@
 // The page-view event (DESIGN §3) and its validation. Pure functions: no I/O, no telemetry.
 //   {"id": "<uuid>", "path": "/products/1", "clientIp": "127.0.0.1", "ts": "<RFC 3339>"}
-import { isIP } from 'node:net';
-
 export interface PageView {
   /** lower-case canonical UUID text */
   id: string;
@@ -13,6 +11,7 @@ export interface PageView {
 
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 export const MAX_PATH_LENGTH = 2048;
+export const MAX_CLIENT_ADDRESS_LENGTH = 255;
 
 /** Why a payload was refused; `type` is what goes into the span's `error.type`. */
 export class InvalidPayloadError extends Error {
@@ -103,8 +102,15 @@ export function parsePageView(payload: Buffer): PageView {
   }
   if (CONTROL.test(path)) throw new InvalidPayloadError('payload_invalid', 'field "path" contains control characters');
 
+  // Normally an IPv4/IPv6 literal, but client.address may also be a host or socket name, and a
+  // producer that could not see the peer sends a placeholder: store it rather than lose the view.
   const clientIp = requireString(record, 'clientIp');
-  if (isIP(clientIp) === 0) throw new InvalidPayloadError('payload_invalid', 'field "clientIp" must be an IPv4 or IPv6 address');
+  if (clientIp === '' || clientIp.length > MAX_CLIENT_ADDRESS_LENGTH || /\s/.test(clientIp) || CONTROL.test(clientIp)) {
+    throw new InvalidPayloadError(
+      'payload_invalid',
+      `field "clientIp" must be an address of 1-${MAX_CLIENT_ADDRESS_LENGTH} characters without spaces`,
+    );
+  }
 
   const ts = requireString(record, 'ts');
   if (!isRfc3339(ts)) throw new InvalidPayloadError('payload_invalid', 'field "ts" must be an RFC 3339 timestamp');
