@@ -1,0 +1,259 @@
+//! Request handlers: parse, ask the repository, answer JSON.
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::db::StockRepository;
+use crate::error::AppError;
+use crate::types::{ProductId, StockLevel};
+
+/// `GET /stocks/{product_id}`: the product's stock in every warehouse, `[]` when none.
+pub async fn get_stocks<R: StockRepository>(
+    State(repo): State<R>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Vec<StockLevel>>, AppError> {
+    let raw = match path {
+        Ok(Path(raw)) => raw,
+        Err(rejection) => return Err(AppError::InvalidProductId(rejection.body_text())),
+    };
+    let product = ProductId::parse(&raw).ok_or(AppError::InvalidProductId(raw))?;
+    tracing::Span::current().record("app.product.id", product.get());
+    Ok(Json(repo.stock_levels(product).await?))
+}
+
+/// `GET /health`: 200 when the database answers, 503 otherwise.
+pub async fn health<R: StockRepository>(State(repo): State<R>) -> Response {
+    match repo.ping().await {
+        Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))).into_response(),
+        Err(err) => {
+            tracing::warn!(event = "health.unavailable", error = %err, "database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "error": "stock database unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Any other path: a JSON 404.
+pub async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Json(json!({"error": "not found"}))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::DbError;
+    use crate::http::{router, server_span::ServerInfo};
+    use crate::telemetry::testing::{attr, capture};
+    use crate::types::Warehouse;
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use opentelemetry::Value;
+    use opentelemetry::trace::{SpanKind, Status};
+    use opentelemetry_sdk::trace::SpanData;
+    use std::sync::{Arc, Mutex};
+    use tower::ServiceExt;
+
+    /// A repository holding product 1's stock, or one whose database is down.
+    #[derive(Clone, Default)]
+    struct FakeRepo {
+        down: bool,
+        asked: Arc<Mutex<Vec<i64>>>,
+    }
+
+    impl StockRepository for FakeRepo {
+        async fn stock_levels(&self, product: ProductId) -> Result<Vec<StockLevel>, DbError> {
+            self.asked.lock().unwrap().push(product.get());
+            if self.down {
+                return Err(DbError::from(sqlx::Error::PoolTimedOut));
+            }
+            Ok(if product.get() == 1 {
+                vec![StockLevel {
+                    product_id: 1,
+                    quantity: 5,
+                    warehouse: Warehouse {
+                        id: 1,
+                        city: "Lausanne".into(),
+                        state: "Vaud".into(),
+                        country: "Switzerland".into(),
+                    },
+                }]
+            } else {
+                vec![]
+            })
+        }
+
+        async fn ping(&self) -> Result<(), DbError> {
+            if self.down {
+                Err(DbError::from(sqlx::Error::PoolTimedOut))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    fn app(repo: FakeRepo) -> axum::Router {
+        router(
+            repo,
+            ServerInfo {
+                host: "127.0.0.1".into(),
+                port: 8082,
+            },
+        )
+    }
+
+    async fn call(
+        repo: FakeRepo,
+        uri: &str,
+        traceparent: Option<&str>,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut request = Request::get(uri).header("host", "127.0.0.1:8082");
+        if let Some(tp) = traceparent {
+            request = request.header("traceparent", tp);
+        }
+        let response = app(repo)
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    fn str_attr(span: &SpanData, key: &str) -> Option<String> {
+        attr(span, key).map(|v| v.to_string())
+    }
+
+    #[tokio::test]
+    async fn stock_of_a_product() {
+        let (status, body) = call(FakeRepo::default(), "/stocks/1", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            body,
+            json!([{"product_id": 1, "quantity": 5, "warehouse":
+                {"id": 1, "city": "Lausanne", "state": "Vaud", "country": "Switzerland"}}])
+        );
+    }
+
+    #[tokio::test]
+    async fn product_without_stock_is_an_empty_list() {
+        let (status, body) = call(FakeRepo::default(), "/stocks/3", None).await;
+        assert_eq!((status, body), (StatusCode::OK, json!([])));
+    }
+
+    #[tokio::test]
+    async fn invalid_ids_are_400_and_never_reach_the_database() {
+        let repo = FakeRepo::default();
+        for uri in [
+            "/stocks/abc",
+            "/stocks/-1",
+            "/stocks/0",
+            "/stocks/99999999999999999999",
+            "/stocks/%FF",
+        ] {
+            let (status, body) = call(repo.clone(), uri, None).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+            assert!(body["error"].is_string(), "{uri}: {body}");
+        }
+        assert!(repo.asked.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn database_outage_is_503() {
+        let down = FakeRepo {
+            down: true,
+            ..Default::default()
+        };
+        let (status, body) = call(down.clone(), "/stocks/1", None).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body, json!({"error": "stock database unavailable"}));
+        let (status, body) = call(down, "/health", None).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["status"], "unavailable");
+    }
+
+    #[tokio::test]
+    async fn health_ok_and_unknown_path() {
+        let (status, body) = call(FakeRepo::default(), "/health", None).await;
+        assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok"})));
+        let (status, body) = call(FakeRepo::default(), "/nope", None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body, json!({"error": "not found"}));
+    }
+
+    #[tokio::test]
+    async fn server_span_continues_the_incoming_trace() {
+        let tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let spans = capture(call(FakeRepo::default(), "/stocks/1", Some(tp))).await;
+        assert_eq!(spans.len(), 1);
+        let span = &spans[0];
+        assert_eq!(span.name, "GET /stocks/{product_id}");
+        assert_eq!(span.span_kind, SpanKind::Server);
+        assert_eq!(
+            span.span_context.trace_id().to_string(),
+            "0af7651916cd43dd8448eb211c80319c"
+        );
+        assert_eq!(span.parent_span_id.to_string(), "b7ad6b7169203331");
+        assert_eq!(span.status, Status::Unset);
+        for (key, value) in [
+            ("http.request.method", "GET"),
+            ("http.route", "/stocks/{product_id}"),
+            ("url.path", "/stocks/1"),
+            ("url.scheme", "http"),
+            ("server.address", "127.0.0.1"),
+            ("network.protocol.version", "1.1"),
+        ] {
+            assert_eq!(str_attr(span, key).as_deref(), Some(value), "{key}");
+        }
+        assert_eq!(attr(span, "server.port"), Some(Value::I64(8082)));
+        assert_eq!(
+            attr(span, "http.response.status_code"),
+            Some(Value::I64(200))
+        );
+        assert_eq!(attr(span, "app.product.id"), Some(Value::I64(1)));
+        assert_eq!(attr(span, "error.type"), None);
+        assert_eq!(attr(span, "user_agent.original"), None);
+    }
+
+    #[tokio::test]
+    async fn malformed_traceparent_starts_a_new_trace() {
+        let spans = capture(call(
+            FakeRepo::default(),
+            "/stocks/1",
+            Some("00-zz-not-a-traceparent"),
+        ))
+        .await;
+        let span = &spans[0];
+        assert!(span.span_context.is_valid());
+        assert_eq!(span.parent_span_id, opentelemetry::trace::SpanId::INVALID);
+    }
+
+    #[tokio::test]
+    async fn client_error_leaves_status_unset_server_error_sets_it() {
+        let spans = capture(call(FakeRepo::default(), "/stocks/abc", None)).await;
+        assert_eq!(
+            attr(&spans[0], "http.response.status_code"),
+            Some(Value::I64(400))
+        );
+        assert_eq!(spans[0].status, Status::Unset);
+
+        let down = FakeRepo {
+            down: true,
+            ..Default::default()
+        };
+        let spans = capture(call(down, "/stocks/1", None)).await;
+        assert_eq!(
+            attr(&spans[0], "http.response.status_code"),
+            Some(Value::I64(503))
+        );
+        assert_eq!(str_attr(&spans[0], "error.type").as_deref(), Some("503"));
+        assert!(matches!(spans[0].status, Status::Error { .. }));
+    }
+}

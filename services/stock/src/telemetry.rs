@@ -1,0 +1,244 @@
+//! Owns every OpenTelemetry provider, exporter and the log subscriber. Nothing else in the
+//! service touches them: `init` installs everything and returns a guard whose `shutdown`
+//! flushes the spans still queued.
+//!
+//! The SDK reads the standard variables itself: `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT`,
+//! `_HEADERS`, `_TIMEOUT`, `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_QUEUE_SIZE`,
+//! `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT`, `OTEL_TRACES_SAMPLER(_ARG)`,
+//! `OTEL_RESOURCE_ATTRIBUTES`. `OTEL_SDK_DISABLED`, `OTEL_TRACES_EXPORTER`,
+//! `OTEL_PROPAGATORS` and `OTEL_SERVICE_NAME` come from [`TelemetryConfig`].
+
+use anyhow::Context as _;
+use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{SdkTracerProvider, Tracer};
+use tracing::{Event, Subscriber, field::Field};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::{EnvFilter, Layer, filter, prelude::*};
+
+use crate::config::TelemetryConfig;
+
+/// Keeps the tracer provider alive; `shutdown` (or drop) flushes and stops it.
+#[must_use = "dropping the guard shuts tracing down"]
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl TelemetryGuard {
+    /// Exports every span still queued, then stops the exporter. Call after the server has
+    /// finished its last request.
+    pub fn shutdown(mut self) {
+        self.shutdown_provider();
+    }
+
+    fn shutdown_provider(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            match provider.shutdown() {
+                Ok(()) => tracing::info!(event = "telemetry.shutdown", "spans flushed"),
+                Err(err) => {
+                    tracing::error!(event = "telemetry.shutdown_failed", error = %err, "span flush failed")
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        self.shutdown_provider();
+    }
+}
+
+/// Installs structured logging and, unless `OTEL_SDK_DISABLED=true`, the tracer provider with
+/// its OTLP/HTTP protobuf exporter behind the SDK's batch processor, and the propagators.
+pub fn init(cfg: &TelemetryConfig) -> anyhow::Result<TelemetryGuard> {
+    let log_filter = EnvFilter::try_new(&cfg.log_filter).with_context(|| {
+        format!(
+            "environment variable RUST_LOG={:?} is invalid",
+            cfg.log_filter
+        )
+    })?;
+    let logs = tracing_subscriber::fmt::layer()
+        .event_format(JsonLines)
+        .with_writer(std::io::stdout)
+        .with_filter(log_filter);
+
+    if cfg.sdk_disabled {
+        tracing_subscriber::registry().with(logs).try_init()?;
+        tracing::info!(
+            event = "telemetry.disabled",
+            "OTEL_SDK_DISABLED=true: no spans are exported"
+        );
+        return Ok(TelemetryGuard { provider: None });
+    }
+
+    let mut builder = SdkTracerProvider::builder().with_resource(
+        Resource::builder()
+            .with_service_name(cfg.service_name.clone())
+            .build(),
+    );
+    if cfg.otlp_exporter {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .build()
+            .context("building the OTLP/HTTP span exporter")?;
+        // The batch processor reads OTEL_BSP_* itself and exports from its own thread.
+        builder = builder.with_batch_exporter(exporter);
+    }
+    let provider = builder.build();
+    opentelemetry::global::set_text_map_propagator(propagator(cfg));
+
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(otel_layer(provider.tracer("stock")))
+        .try_init()?;
+    for warning in &cfg.warnings {
+        tracing::warn!(event = "config.ignored", "{warning}");
+    }
+    Ok(TelemetryGuard {
+        provider: Some(provider),
+    })
+}
+
+fn propagator(cfg: &TelemetryConfig) -> TextMapCompositePropagator {
+    let mut propagators: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
+    if cfg.propagators.tracecontext {
+        propagators.push(Box::new(TraceContextPropagator::new()));
+    }
+    if cfg.propagators.baggage {
+        propagators.push(Box::new(BaggagePropagator::new()));
+    }
+    TextMapCompositePropagator::new(propagators)
+}
+
+/// The bridge from `tracing` spans to OpenTelemetry spans: only this crate's spans (the
+/// server span and the database spans), only their declared fields as attributes (no source
+/// location, thread or timing noise), and no log events turned into span events.
+fn otel_layer<S>(tracer: Tracer) -> impl Layer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_threads(false)
+        .with_tracked_inactivity(false)
+        .with_level(false)
+        .with_target(false)
+        .with_filter(filter::filter_fn(|meta| {
+            meta.is_span() && meta.target().starts_with(env!("CARGO_CRATE_NAME"))
+        }))
+}
+
+/// One JSON object per line: `timestamp`, `level`, `target`, the event's fields, and the
+/// `trace_id`/`span_id` of the OpenTelemetry span current when the event was emitted.
+struct JsonLines;
+
+impl<S, N> FormatEvent<S, N> for JsonLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let mut timestamp = String::new();
+        SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
+        let meta = event.metadata();
+        let mut fields = JsonFields(serde_json::Map::new());
+        fields.0.insert("timestamp".into(), timestamp.into());
+        fields
+            .0
+            .insert("level".into(), meta.level().as_str().into());
+        fields.0.insert("target".into(), meta.target().into());
+        let context = tracing::Span::current().context();
+        let span_context = context.span().span_context().clone();
+        if span_context.is_valid() {
+            fields.0.insert(
+                "trace_id".into(),
+                span_context.trace_id().to_string().into(),
+            );
+            fields
+                .0
+                .insert("span_id".into(), span_context.span_id().to_string().into());
+        }
+        event.record(&mut fields);
+        let line = serde_json::to_string(&fields.0).map_err(|_| std::fmt::Error)?;
+        writeln!(writer, "{line}")
+    }
+}
+
+struct JsonFields(serde_json::Map<String, serde_json::Value>);
+
+impl tracing::field::Visit for JsonFields {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().into(), format!("{value:?}").into());
+    }
+}
+
+/// Test helpers: run code under an in-memory exporter and read back the finished spans.
+#[cfg(test)]
+pub mod testing {
+    use super::*;
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
+    use std::future::Future;
+    use tracing::instrument::WithSubscriber as _;
+
+    /// Runs `fut` with this service's tracing→OpenTelemetry bridge and W3C propagators
+    /// installed, and returns the spans it produced, in the order they ended.
+    pub async fn capture<F: Future>(fut: F) -> Vec<SpanData> {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let all = TelemetryConfig {
+            sdk_disabled: false,
+            otlp_exporter: false,
+            service_name: "stock".into(),
+            propagators: crate::config::Propagators {
+                tracecontext: true,
+                baggage: true,
+            },
+            log_filter: "off".into(),
+            warnings: vec![],
+        };
+        opentelemetry::global::set_text_map_propagator(propagator(&all));
+        let subscriber = tracing_subscriber::registry().with(otel_layer(provider.tracer("test")));
+        fut.with_subscriber(subscriber).await;
+        provider.force_flush().unwrap();
+        exporter.get_finished_spans().unwrap()
+    }
+
+    /// The value of attribute `key` on `span`.
+    pub fn attr(span: &SpanData, key: &str) -> Option<opentelemetry::Value> {
+        span.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.clone())
+    }
+}
