@@ -51,6 +51,8 @@ pub struct Config {
     pub host: String,
     pub port: u16,
     pub db: DbConfig,
+    /// `POLYTRACE_DEBUG_ENDPOINTS=1` enables `POST /debug/tracecontext`.
+    pub debug_endpoints: bool,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -216,6 +218,7 @@ impl Config {
                 pool_max,
                 acquire_timeout: Duration::from_millis(acquire_ms),
             },
+            debug_endpoints: env.get("POLYTRACE_DEBUG_ENDPOINTS").as_deref() == Some("1"),
         })
     }
 }
@@ -243,6 +246,7 @@ mod tests {
         assert_eq!(cfg.db.database, "polytrace");
         assert_eq!(cfg.db.user, "stock");
         assert_eq!(cfg.db.acquire_timeout, Duration::from_secs(2));
+        assert!(!cfg.debug_endpoints);
     }
 
     #[test]

@@ -59,7 +59,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         host: config.host.clone(),
         port: config.port,
     };
-    let app = http::router(repo.clone(), server);
+    let app = http::router(repo.clone(), server, config.debug_endpoints);
 
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
         .await
@@ -75,21 +75,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(http::shutdown_signal())
     .await
     .context("serving HTTP")?;
     repo.close().await;
     tracing::info!(event = "service.stopped", "in-flight requests finished");
     Ok(())
-}
-
-/// Resolves on SIGTERM or SIGINT; axum then stops accepting and drains open requests.
-async fn shutdown_signal() {
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing the SIGTERM handler");
-    tokio::select! {
-        _ = sigterm.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    tracing::info!(event = "service.stopping", "shutdown signal received");
 }

@@ -207,31 +207,53 @@ pub mod testing {
     use super::*;
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
     use std::future::Future;
-    use tracing::instrument::WithSubscriber as _;
+    use std::sync::OnceLock;
 
-    /// Runs `fut` with this service's tracing→OpenTelemetry bridge and W3C propagators
-    /// installed, and returns the spans it produced, in the order they ended.
-    pub async fn capture<F: Future>(fut: F) -> Vec<SpanData> {
-        let exporter = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(exporter.clone())
-            .build();
-        let all = TelemetryConfig {
-            sdk_disabled: false,
-            otlp_exporter: false,
-            service_name: "stock".into(),
-            propagators: crate::config::Propagators {
-                tracecontext: true,
-                baggage: true,
-            },
-            log_filter: "off".into(),
-            warnings: vec![],
-        };
-        opentelemetry::global::set_text_map_propagator(propagator(&all));
-        let subscriber = tracing_subscriber::registry().with(otel_layer(provider.tracer("test")));
-        fut.with_subscriber(subscriber).await;
-        provider.force_flush().unwrap();
-        exporter.get_finished_spans().unwrap()
+    struct Capture {
+        exporter: InMemorySpanExporter,
+        provider: SdkTracerProvider,
+    }
+
+    /// One process-wide subscriber with this service's tracing→OpenTelemetry bridge (scoped
+    /// subscribers that come and go confuse tracing's per-callsite interest cache), and the
+    /// W3C propagators.
+    fn installed() -> &'static Capture {
+        static CAPTURE: OnceLock<Capture> = OnceLock::new();
+        CAPTURE.get_or_init(|| {
+            let exporter = InMemorySpanExporter::default();
+            let provider = SdkTracerProvider::builder()
+                .with_simple_exporter(exporter.clone())
+                .build();
+            let all = TelemetryConfig {
+                sdk_disabled: false,
+                otlp_exporter: false,
+                service_name: "stock".into(),
+                propagators: crate::config::Propagators {
+                    tracecontext: true,
+                    baggage: true,
+                },
+                log_filter: "off".into(),
+                warnings: vec![],
+            };
+            opentelemetry::global::set_text_map_propagator(propagator(&all));
+            let subscriber =
+                tracing_subscriber::registry().with(otel_layer(provider.tracer("test")));
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in tests");
+            Capture { exporter, provider }
+        })
+    }
+
+    /// Runs `fut` and returns its output with the spans it produced, in the order they ended.
+    /// Captures run one at a time; every test that creates spans goes through here.
+    pub async fn capture<F: Future>(fut: F) -> (F::Output, Vec<SpanData>) {
+        static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _serial = SERIAL.lock().await;
+        let capture = installed();
+        capture.exporter.reset();
+        let output = fut.await;
+        capture.provider.force_flush().unwrap();
+        (output, capture.exporter.get_finished_spans().unwrap())
     }
 
     /// The value of attribute `key` on `span`.

@@ -151,7 +151,7 @@ mod tests {
 
     #[tokio::test]
     async fn success_emits_client_span_with_db_attributes() {
-        let spans = capture(async {
+        let (_, spans) = capture(async {
             let rows = traced(&JOIN, &target(), async { Ok(vec![1, 2, 3]) }).await;
             assert_eq!(rows.unwrap(), vec![1, 2, 3]);
         })
@@ -188,7 +188,7 @@ mod tests {
 
     #[tokio::test]
     async fn failure_marks_the_span_as_error() {
-        let spans = capture(async {
+        let (_, spans) = capture(async {
             let res: Result<Vec<i32>, _> =
                 traced(&JOIN, &target(), async { Err(sqlx::Error::PoolTimedOut) }).await;
             assert!(matches!(res, Err(DbError::Unavailable(_))));

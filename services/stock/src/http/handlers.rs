@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -38,6 +38,48 @@ pub async fn health<R: StockRepository>(State(repo): State<R>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// `POST /debug/tracecontext` (only with `POLYTRACE_DEBUG_ENDPOINTS=1`): the trace-context
+/// headers as received, what the propagators extracted from them, and this request's span.
+pub async fn debug_tracecontext(headers: HeaderMap) -> Json<serde_json::Value> {
+    use opentelemetry::baggage::BaggageExt as _;
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let extracted = opentelemetry::global::get_text_map_propagator(|p| {
+        p.extract(&opentelemetry_http::HeaderExtractor(&headers))
+    });
+    let remote = extracted.span().span_context().clone();
+    let baggage: serde_json::Map<String, serde_json::Value> = extracted
+        .baggage()
+        .iter()
+        .map(|(k, (v, _))| (k.to_string(), v.to_string().into()))
+        .collect();
+    let current = tracing::Span::current()
+        .context()
+        .span()
+        .span_context()
+        .clone();
+    let id_or_null = |valid: bool, id: String| if valid { json!(id) } else { json!(null) };
+    Json(json!({
+        "received": {
+            "traceparent": header("traceparent"),
+            "tracestate": header("tracestate"),
+            "baggage": header("baggage"),
+        },
+        "extracted": {
+            "trace_id": id_or_null(remote.is_valid(), remote.trace_id().to_string()),
+            "parent_span_id": id_or_null(remote.is_valid(), remote.span_id().to_string()),
+            "sampled": remote.is_valid().then(|| remote.is_sampled()),
+            "baggage": baggage,
+        },
+        "server_span": {
+            "trace_id": id_or_null(current.is_valid(), current.trace_id().to_string()),
+            "span_id": id_or_null(current.is_valid(), current.span_id().to_string()),
+        },
+    }))
 }
 
 /// Any other path: a JSON 404.
@@ -106,10 +148,11 @@ mod tests {
                 host: "127.0.0.1".into(),
                 port: 8082,
             },
+            true,
         )
     }
 
-    async fn call(
+    async fn send(
         repo: FakeRepo,
         uri: &str,
         traceparent: Option<&str>,
@@ -125,6 +168,20 @@ mod tests {
         let status = response.status();
         let body = response.into_body().collect().await.unwrap().to_bytes();
         (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    /// `send` under the span capture (every test that creates spans must capture them).
+    async fn call(
+        repo: FakeRepo,
+        uri: &str,
+        traceparent: Option<&str>,
+    ) -> (StatusCode, serde_json::Value) {
+        capture(send(repo, uri, traceparent)).await.0
+    }
+
+    /// The spans one request produced.
+    async fn spans_of(repo: FakeRepo, uri: &str, traceparent: Option<&str>) -> Vec<SpanData> {
+        capture(send(repo, uri, traceparent)).await.1
     }
 
     fn str_attr(span: &SpanData, key: &str) -> Option<String> {
@@ -191,7 +248,7 @@ mod tests {
     #[tokio::test]
     async fn server_span_continues_the_incoming_trace() {
         let tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-        let spans = capture(call(FakeRepo::default(), "/stocks/1", Some(tp))).await;
+        let spans = spans_of(FakeRepo::default(), "/stocks/1", Some(tp)).await;
         assert_eq!(spans.len(), 1);
         let span = &spans[0];
         assert_eq!(span.name, "GET /stocks/{product_id}");
@@ -223,12 +280,50 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn debug_tracecontext_reports_what_was_received_and_extracted() {
+        let tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let (_, spans) = capture(async {
+            let request = Request::post("/debug/tracecontext")
+                .header("traceparent", tp)
+                .header("baggage", "user=alice")
+                .body(Body::empty())
+                .unwrap();
+            let response = app(FakeRepo::default()).oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(body["received"]["traceparent"], tp);
+            assert_eq!(body["extracted"]["parent_span_id"], "b7ad6b7169203331");
+            assert_eq!(body["extracted"]["baggage"]["user"], "alice");
+            assert_eq!(
+                body["server_span"]["trace_id"],
+                "0af7651916cd43dd8448eb211c80319c"
+            );
+        })
+        .await;
+        assert_eq!(spans.len(), 1);
+        let disabled = router(
+            FakeRepo::default(),
+            ServerInfo {
+                host: "h".into(),
+                port: 1,
+            },
+            false,
+        );
+        let request = Request::post("/debug/tracecontext")
+            .body(Body::empty())
+            .unwrap();
+        let (response, _) = capture(disabled.oneshot(request)).await;
+        assert_eq!(response.unwrap().status(), StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
     async fn malformed_traceparent_starts_a_new_trace() {
-        let spans = capture(call(
+        let spans = spans_of(
             FakeRepo::default(),
             "/stocks/1",
             Some("00-zz-not-a-traceparent"),
-        ))
+        )
         .await;
         let span = &spans[0];
         assert!(span.span_context.is_valid());
@@ -237,7 +332,7 @@ mod tests {
 
     #[tokio::test]
     async fn client_error_leaves_status_unset_server_error_sets_it() {
-        let spans = capture(call(FakeRepo::default(), "/stocks/abc", None)).await;
+        let spans = spans_of(FakeRepo::default(), "/stocks/abc", None).await;
         assert_eq!(
             attr(&spans[0], "http.response.status_code"),
             Some(Value::I64(400))
@@ -248,7 +343,7 @@ mod tests {
             down: true,
             ..Default::default()
         };
-        let spans = capture(call(down, "/stocks/1", None)).await;
+        let spans = spans_of(down, "/stocks/1", None).await;
         assert_eq!(
             attr(&spans[0], "http.response.status_code"),
             Some(Value::I64(503))

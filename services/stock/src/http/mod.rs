@@ -7,21 +7,37 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::db::StockRepository;
 use server_span::ServerInfo;
 
 /// Builds the application. The path parameter is named `product_id` so the route template
 /// (and so `http.route` and the span name) reads `/stocks/{product_id}`.
-pub fn router<R: StockRepository>(repo: R, server: ServerInfo) -> Router {
-    Router::new()
+/// `debug_endpoints` adds `POST /debug/tracecontext`.
+pub fn router<R: StockRepository>(repo: R, server: ServerInfo, debug_endpoints: bool) -> Router {
+    let mut routes = Router::new()
         .route("/stocks/{product_id}", get(handlers::get_stocks::<R>))
-        .route("/health", get(handlers::health::<R>))
+        .route("/health", get(handlers::health::<R>));
+    if debug_endpoints {
+        routes = routes.route("/debug/tracecontext", post(handlers::debug_tracecontext));
+    }
+    routes
         .fallback(handlers::not_found)
         .layer(middleware::from_fn_with_state(
             Arc::new(server),
             server_span::trace_request,
         ))
         .with_state(repo)
+}
+
+/// Resolves on SIGTERM or SIGINT; axum then stops accepting and drains open requests.
+pub async fn shutdown_signal() {
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = sigterm.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!(event = "service.stopping", "shutdown signal received");
 }
