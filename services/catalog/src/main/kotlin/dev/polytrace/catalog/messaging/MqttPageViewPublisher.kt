@@ -68,6 +68,7 @@ class MqttPageViewPublisher(
     private val delivered = AtomicLong()
     private val failed = AtomicLong()
     @Volatile private var worker: Thread? = null
+    private var connectFailures = 0L // worker thread only
 
     private class Pending(val event: PageViewEvent, val payload: ByteArray, val userProperties: List<UserProperty>, val span: Span) {
         private val ended = AtomicBoolean(false)
@@ -182,7 +183,10 @@ class MqttPageViewPublisher(
             everConnected.set(true)
             log.info("mqtt.connected server={} client_id={}", mqtt.serverUri, mqtt.clientId)
         } catch (e: MqttException) {
-            log.warn("mqtt.connect_failed server={} reason_code={} buffered={} error={}", mqtt.serverUri, e.reasonCode, buffer.size, e.toString())
+            // First failure, then every 30th attempt (about once a minute).
+            if (connectFailures++ % 30 == 0L) {
+                log.warn("mqtt.connect_failed server={} reason_code={} attempts={} buffered={} error={}", mqtt.serverUri, e.reasonCode, connectFailures, buffer.size, e.toString())
+            }
         }
     }
 

@@ -32,7 +32,12 @@ class JsonErrorHandler(private val json: ObjectMapper) : ErrorWebExceptionHandle
         if (response.isCommitted) return Mono.error(ex)
         val (status, message) = classify(ex)
         if (status.is5xxServerError) {
-            log.error("request.failed status={} path={} error={}", status.value(), exchange.request.path.value(), ex.toString(), ex)
+            if (ex is DatabaseUnavailableException) {
+                // An outage, not a bug: one line, no stack trace.
+                log.warn("request.failed status={} path={} error={} cause={}", status.value(), exchange.request.path.value(), ex.message, ex.cause.toString())
+            } else {
+                log.error("request.failed status={} path={} error={}", status.value(), exchange.request.path.value(), ex.toString(), ex)
+            }
             val serverSpan = exchange.getAttribute<Span>(TraceResponseFilter.SERVER_SPAN)
             serverSpan?.let { Telemetry.fail(it, errorType(ex), ex, message) }
         }
