@@ -415,8 +415,17 @@ class RenderError(RuntimeError):
 
 def helm_template(helm: Path, *args: str, chart: Path = CHART) -> list[dict[str, Any]]:
     result = subprocess.run(
-        [str(helm), "template", "polytrace", str(chart), "--namespace", "polytrace",
-         "--kube-version", KUBERNETES_VERSIONS[-1], *args],
+        [
+            str(helm),
+            "template",
+            "polytrace",
+            str(chart),
+            "--namespace",
+            "polytrace",
+            "--kube-version",
+            KUBERNETES_VERSIONS[-1],
+            *args,
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -488,8 +497,12 @@ def collector_policy(config: Mapping[str, Any]) -> list[str]:
         if processor not in config.get("processors", {}):
             problems.append(f"processor {processor} is used but not configured")
     exporters = pipeline.get("exporters", [])
-    jaeger = [e for e in exporters if e.split("/")[0] == "otlp" and
-              str(config.get("exporters", {}).get(e, {}).get("endpoint", "")).startswith("jaeger:4317")]
+    jaeger = [
+        e
+        for e in exporters
+        if e.split("/")[0] == "otlp"
+        and str(config.get("exporters", {}).get(e, {}).get("endpoint", "")).startswith("jaeger:4317")
+    ]
     if not jaeger:
         problems.append("the traces pipeline must export OTLP to jaeger:4317")
     return problems

@@ -15,7 +15,9 @@ INJECT = {"catalog": "java", "pricing": "python", "analytics": "nodejs"}
 def test_lints_strictly(helm):
     result = subprocess.run(
         [str(helm), "lint", "--strict", "--kube-version", checks.KUBERNETES_VERSIONS[-1], str(checks.CHART)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -35,11 +37,16 @@ def test_the_same_components_as_compose(rendered):
 def test_values_set_image_tags_resources_and_endpoint(helm):
     documents = checks.helm_template(
         helm,
-        "--set", "images.registry=registry.example/",
-        "--set", "images.tag=1.2.3",
-        "--set", "services.stock.tag=9.9.9",
-        "--set", "services.pricing.resources.limits.memory=999Mi",
-        "--set", "otlp.endpoint=http://otel.example:4318",
+        "--set",
+        "images.registry=registry.example/",
+        "--set",
+        "images.tag=1.2.3",
+        "--set",
+        "services.stock.tag=9.9.9",
+        "--set",
+        "services.pricing.resources.limits.memory=999Mi",
+        "--set",
+        "otlp.endpoint=http://otel.example:4318",
     )
     workloads = checks.containers(documents)
     assert workloads["catalog"]["image"] == "registry.example/polytrace/catalog:1.2.3"

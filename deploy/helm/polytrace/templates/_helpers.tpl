@@ -1,0 +1,95 @@
+{{/* Labels of every object; `component` is the one name used everywhere (compose, folder, OTEL_SERVICE_NAME). */}}
+{{- define "polytrace.labels" -}}
+app.kubernetes.io/name: {{ .component }}
+app.kubernetes.io/part-of: polytrace
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
+{{- end -}}
+
+{{- define "polytrace.selector" -}}
+app.kubernetes.io/name: {{ .component }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end -}}
+
+{{- define "polytrace.secretName" -}}
+{{- .Values.secrets.existingSecret | default "polytrace-db" -}}
+{{- end -}}
+
+{{/* Image of one of the four services. */}}
+{{- define "polytrace.serviceImage" -}}
+{{- $svc := index .root.Values.services .component -}}
+{{- $tag := $svc.tag | default .root.Values.images.tag | default .root.Chart.AppVersion -}}
+{{- printf "%s%s:%s" .root.Values.images.registry $svc.repository $tag -}}
+{{- end -}}
+
+{{/*
+The environment of one service: exactly the variables `polytrace up` sets (docs/CONVENTIONS.md,
+polytrace/components.py), with in-cluster addresses. tests/deploy compares the two.
+*/}}
+{{- define "polytrace.serviceEnv" -}}
+{{- $root := .root -}}
+{{- $name := .component -}}
+{{- $svc := index $root.Values.services $name -}}
+- name: OTEL_SERVICE_NAME
+  value: {{ $name | quote }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ $root.Values.otlp.resourceAttributes | quote }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ $root.Values.otlp.endpoint | quote }}
+- name: OTEL_EXPORTER_OTLP_PROTOCOL
+  value: "http/protobuf"
+- name: OTEL_TRACES_EXPORTER
+  value: "otlp"
+- name: OTEL_METRICS_EXPORTER
+  value: "none"
+- name: OTEL_LOGS_EXPORTER
+  value: "none"
+- name: OTEL_PROPAGATORS
+  value: "tracecontext,baggage"
+- name: OTEL_BSP_SCHEDULE_DELAY
+  value: "500"
+- name: OTEL_SEMCONV_STABILITY_OPT_IN
+  value: "http,database"
+- name: HOST
+  value: "0.0.0.0"
+- name: PORT
+  value: {{ $svc.port | quote }}
+- name: PGHOST
+  value: "postgres"
+- name: PGPORT
+  value: "5432"
+- name: PGDATABASE
+  value: "polytrace"
+- name: PGUSER
+  value: {{ $name | quote }}
+- name: PGPASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "polytrace.secretName" $root }}
+      key: {{ printf "%s-password" $name }}
+{{- if has $name (list "catalog" "analytics") }}
+- name: MQTT_HOST
+  value: "mosquitto"
+- name: MQTT_PORT
+  value: "1883"
+- name: MQTT_TOPIC
+  value: "analytics"
+- name: MQTT_CLIENT_ID
+  value: {{ $name | quote }}
+{{- end }}
+{{- if eq $name "catalog" }}
+- name: PRICING_URL
+  value: {{ printf "http://pricing:%v" $root.Values.services.pricing.port | quote }}
+- name: STOCK_URL
+  value: {{ printf "http://stock:%v" $root.Values.services.stock.port | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Hardened container defaults for the four services (their images run as a numeric non-root user). */}}
+{{- define "polytrace.containerSecurity" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: ["ALL"]
+{{- end -}}
