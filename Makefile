@@ -7,7 +7,7 @@ SERVICES := pricing stock analytics catalog
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/polytrace/target/stock
 export CARGO_BUILD_JOBS ?= 2
 
-.PHONY: run up down status logs deps build test unit-tests e2e lint bench clean
+.PHONY: run up down status logs deps build test unit-tests e2e deploy-checks lint bench clean
 
 run: deps $(VENV)/.installed       ## build what is stale and run the stack in the foreground
 	$(POLYTRACE) up
@@ -32,7 +32,7 @@ $(VENV)/.installed: pyproject.toml
 build: deps $(VENV)/.installed
 	$(POLYTRACE) build $(SERVICES)
 
-test: build lint unit-tests e2e    ## every test: lint, each service's unit tests, the end-to-end suite
+test: build lint unit-tests e2e deploy-checks  ## every test: lint, unit tests, end-to-end suite, deploy checks
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check polytrace tests
@@ -45,7 +45,11 @@ unit-tests: build
 	cd services/catalog && mvn -q -B test
 
 e2e: build
-	$(PYTEST) -q tests
+	$(PYTEST) -q tests --ignore=tests/deploy
+
+deploy-checks: $(VENV)/.installed  ## Dockerfiles, compose, Helm chart: static checks (no Docker engine)
+	deploy/tools.sh >/dev/null
+	$(PYTEST) -q tests/deploy
 
 clean:
 	-$(POLYTRACE) down

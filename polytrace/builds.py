@@ -48,7 +48,7 @@ def definitions(root: Path) -> dict[str, Build]:
             name="viewer",
             cwd=root / "infra" / "viewer",
             steps=(("mvn", "-q", "-B", "package"),),
-            outputs=(CACHE / "viewer" / "zipkin.jar", CACHE / "viewer" / "zipkin-otel.jar"),
+            outputs=(CACHE / "viewer" / "zipkin.jar",),
         ),
         "pricing": Build(
             name="pricing",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from polytrace import probes, system
-from polytrace.builds import CACHE, definitions
+from polytrace.builds import definitions
 from polytrace.config import SERVICES, Settings
 
 INFRA = ("postgres", "mosquitto", "viewer")
@@ -142,30 +143,7 @@ def all_components(
         ),
     ]
     if settings.viewer_enabled:
-        viewer = definitions(settings.root)["viewer"].outputs
-        components.append(
-            Component(
-                name="viewer",
-                phase=0,
-                port=ports["viewer"],
-                command=(
-                    "java", "-Xms32m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                    f"-Dloader.path={viewer[1]},{viewer[1]}!/lib",
-                    "-Dspring.profiles.active=otel",
-                    "-cp", str(viewer[0]),
-                    "org.springframework.boot.loader.launch.PropertiesLauncher",
-                ),
-                cwd=CACHE / "viewer",
-                env={
-                    "QUERY_PORT": str(ports["viewer"]),
-                    "MEM_MAX_SPANS": "200000",
-                    "JAVA_TOOL_OPTIONS": "-Dserver.address=127.0.0.1",
-                },
-                probe=probes.http_ok(f"http://127.0.0.1:{ports['viewer']}/health"),
-                url=f"http://127.0.0.1:{ports['viewer']}/zipkin/",
-                ready_timeout=90.0,
-            )
-        )
+        components += _viewer(settings)
     for service in selected_services() if services is None else services:
         components.append(
             Component(
@@ -181,3 +159,46 @@ def all_components(
             )
         )
     return components
+
+
+def _viewer(settings: Settings) -> list[Component]:
+    """Zipkin's server and the OTLP bridge in front of it (infra/viewer/README.md)."""
+    ports = settings.ports
+    [zipkin_jar] = definitions(settings.root)["viewer"].outputs
+    zipkin_url = f"http://127.0.0.1:{ports['viewer']}"
+    return [
+        Component(
+            name="viewer",
+            phase=0,
+            port=ports["viewer"],
+            command=(
+                "java", "-Xms32m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k",
+                # All three are needed: the address alone makes Zipkin pick a random port.
+                "-Darmeria.ports[0].address=127.0.0.1",
+                f"-Darmeria.ports[0].port={ports['viewer']}",
+                "-Darmeria.ports[0].protocols[0]=http",
+                "-jar", str(zipkin_jar),
+            ),
+            cwd=zipkin_jar.parent,
+            env={
+                "QUERY_PORT": str(ports["viewer"]),
+                "STORAGE_TYPE": "mem",
+                "MEM_MAX_SPANS": "100000",
+                "COLLECTOR_GRPC_ENABLED": "false",
+                "SELF_TRACING_ENABLED": "false",
+            },
+            probe=probes.http_ok(f"{zipkin_url}/health"),
+            url=f"{zipkin_url}/zipkin/",
+            ready_timeout=90.0,
+        ),
+        Component(
+            name="otlp",
+            phase=1,  # after Zipkin, before nothing: services export with retries meanwhile
+            port=ports["otlp"],
+            command=(sys.executable, "-m", "polytrace.zipkin_bridge", "--port", str(ports["otlp"]),
+                     "--zipkin-url", zipkin_url),
+            cwd=settings.root,
+            probe=probes.http_ok(f"http://127.0.0.1:{ports['otlp']}/health"),
+            url=f"http://127.0.0.1:{ports['otlp']}/v1/traces",
+        ),
+    ]

@@ -18,6 +18,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "postgres": 55432,
     "mosquitto": 11883,
     "viewer": 16686,
+    "otlp": 4318,  # the viewer's OTLP/HTTP receiver
 }
 
 SERVICES = ("pricing", "stock", "analytics", "catalog")
@@ -46,8 +47,7 @@ class Settings:
     def export_endpoint(self) -> str:
         if self.otlp_endpoint:
             return self.otlp_endpoint.rstrip("/")
-        # Zipkin receives OTLP/HTTP on its own server port (infra/viewer/README.md).
-        return f"http://127.0.0.1:{self.ports['viewer']}"
+        return f"http://127.0.0.1:{self.ports['otlp']}"
 
     @property
     def logs_dir(self) -> Path:

@@ -14,7 +14,7 @@ import psutil
 
 from polytrace import builds, postgres
 from polytrace.components import Component, all_components, selected_services
-from polytrace.config import Settings
+from polytrace.config import SERVICES, Settings
 from polytrace.errors import PolytraceError
 from polytrace.ports import require_free
 from polytrace.secrets import load_or_create
@@ -242,7 +242,7 @@ class Engine:
             "otlp_endpoint": settings.otlp_endpoint,
             "tracing": settings.tracing,
             "debug_endpoints": settings.debug_endpoints,
-            "services": [c.name for c in components if c.phase == 1],
+            "services": [c.name for c in components if c.name in SERVICES],
         }
         (self.settings.run_dir / "state.json").write_text(json.dumps(state))
 

@@ -6,87 +6,16 @@ sends chunked bodies), and keeps every span it decoded.
 
 from __future__ import annotations
 
-import base64
-import gzip
 import threading
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any
 
 import psutil
-from google.protobuf import json_format
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
-from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
-from opentelemetry.proto.trace.v1.trace_pb2 import Status
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-KINDS = {value: name.removeprefix("SPAN_KIND_") for name, value in ProtoSpan.SpanKind.items()}
-STATUSES = {value: name.removeprefix("STATUS_CODE_") for name, value in Status.StatusCode.items()}
+from polytrace.otlp import PayloadError, Span, parse_body, response_body
 
-
-@dataclass
-class Span:
-    trace_id: str
-    span_id: str
-    parent_span_id: str
-    name: str
-    kind: str
-    service: str
-    attributes: dict[str, Any]
-    resource: dict[str, Any]
-    status: str
-    status_message: str
-    start_ns: int
-    end_ns: int
-    events: list[dict[str, Any]] = field(default_factory=list)
-    scope: str = ""
-    sender_pid: int | None = None  # the exporting process, when identify_senders is on
-
-    def __repr__(self) -> str:
-        return f"<{self.service} {self.kind} {self.name!r} {self.span_id}←{self.parent_span_id or '-'}>"
-
-
-def _value(value: AnyValue) -> Any:
-    which = value.WhichOneof("value")
-    if which == "array_value":
-        return [_value(v) for v in value.array_value.values]
-    if which == "kvlist_value":
-        return {kv.key: _value(kv.value) for kv in value.kvlist_value.values}
-    return getattr(value, which) if which else None
-
-
-def _attributes(pairs) -> dict[str, Any]:
-    return {kv.key: _value(kv.value) for kv in pairs}
-
-
-def decode(request: ExportTraceServiceRequest) -> list[Span]:
-    spans = []
-    for resource_spans in request.resource_spans:
-        resource = _attributes(resource_spans.resource.attributes)
-        for scope_spans in resource_spans.scope_spans:
-            for span in scope_spans.spans:
-                spans.append(Span(
-                    trace_id=span.trace_id.hex(),
-                    span_id=span.span_id.hex(),
-                    parent_span_id=span.parent_span_id.hex(),
-                    name=span.name,
-                    kind=KINDS.get(span.kind, str(span.kind)),
-                    service=str(resource.get("service.name", "")),
-                    attributes=_attributes(span.attributes),
-                    resource=resource,
-                    status=STATUSES.get(span.status.code, str(span.status.code)),
-                    status_message=span.status.message,
-                    start_ns=span.start_time_unix_nano,
-                    end_ns=span.end_time_unix_nano,
-                    events=[{"name": e.name, "attributes": _attributes(e.attributes)} for e in span.events],
-                    scope=scope_spans.scope.name,
-                ))
-    return spans
+__all__ = ["OtlpReceiver", "Span"]
 
 
 class OtlpReceiver:
@@ -110,8 +39,6 @@ class OtlpReceiver:
     def stop(self) -> None:
         self._server.shutdown()
 
-    # ---- queries -------------------------------------------------------------------------------
-
     def trace(self, trace_id: str) -> list[Span]:
         with self._lock:
             return list(self._by_trace.get(trace_id, ()))
@@ -120,29 +47,15 @@ class OtlpReceiver:
         with self._lock:
             return [span for spans in self._by_trace.values() for span in spans]
 
-    # ---- HTTP ----------------------------------------------------------------------------------
-
     @Request.application
     def _app(self, request: Request) -> Response:
         if request.method != "POST" or request.path != "/v1/traces":
             return Response("not found", status=404)
-        body = request.get_data()
-        if request.headers.get("Content-Encoding", "").lower() == "gzip":
-            body = gzip.decompress(body)
-        content_type = request.mimetype
-        message = ExportTraceServiceRequest()
         try:
-            if content_type == "application/json":
-                json_format.Parse(body, message, ignore_unknown_fields=True)
-            else:
-                message.ParseFromString(body)
-        except Exception as exc:  # noqa: BLE001 - record and reject, like a real collector
-            self.rejected.append(f"{content_type}: {exc}")
-            return Response(f"cannot decode: {exc}", status=400)
-        spans = decode(message)
-        if content_type == "application/json":
-            # OTLP/JSON carries ids as hex strings, which json_format read as base64.
-            spans = [_fix_json_ids(s) for s in spans]
+            spans = parse_body(request.get_data(), request.mimetype, request.headers.get("Content-Encoding", ""))
+        except PayloadError as exc:  # record and reject, like a real collector
+            self.rejected.append(str(exc))
+            return Response(str(exc), status=400)
         if self.identify_senders:
             pid = _local_pid(request.remote_addr, request.environ.get("REMOTE_PORT"))
             for span in spans:
@@ -151,9 +64,8 @@ class OtlpReceiver:
             self.requests += 1
             for span in spans:
                 self._by_trace[span.trace_id].append(span)
-        if content_type == "application/json":
-            return Response("{}", content_type="application/json")
-        return Response(ExportTraceServiceResponse().SerializeToString(), content_type="application/x-protobuf")
+        body, content_type = response_body(request.mimetype)
+        return Response(body, content_type=content_type)
 
 
 def _local_pid(address: str | None, port: str | None) -> int | None:
@@ -163,13 +75,3 @@ def _local_pid(address: str | None, port: str | None) -> int | None:
         if connection.laddr and connection.laddr.port == int(port) and connection.laddr.ip == address:
             return connection.pid
     return None
-
-
-def _fix_json_ids(span: Span) -> Span:
-    def fix(value: str) -> str:
-        return base64.b64encode(bytes.fromhex(value)).decode().lower() if value else value
-
-    span.trace_id, span.span_id, span.parent_span_id = (
-        fix(span.trace_id), fix(span.span_id), fix(span.parent_span_id)
-    )
-    return span

@@ -13,7 +13,7 @@ def test_defaults_follow_the_design():
     assert settings.ports == DEFAULT_PORTS
     assert settings.run_dir == ROOT / ".run"
     assert settings.viewer_enabled
-    assert settings.export_endpoint == "http://127.0.0.1:16686"
+    assert settings.export_endpoint == "http://127.0.0.1:4318"
 
 
 def test_flag_beats_environment_beats_default():
