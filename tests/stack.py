@@ -25,13 +25,15 @@ TEST_PORTS = {
     "postgres": 25432,
     "mosquitto": 21883,
     "viewer": 26686,
+    "otlp": 24318,
 }
 
 
 class Stack:
-    def __init__(self, receiver: OtlpReceiver, run_dir: Path | None = None):
+    def __init__(self, receiver: OtlpReceiver | None, run_dir: Path | None = None,
+                 ports: dict[str, int] | None = None, services: str | None = None):
         self.receiver = receiver
-        self.ports = dict(TEST_PORTS)
+        self.ports = dict(ports or TEST_PORTS)
         self.run_dir = run_dir or ROOT / ".run-test"
         self.env = {
             **os.environ,
@@ -39,6 +41,8 @@ class Stack:
             **{f"POLYTRACE_{name.upper()}_PORT": str(port) for name, port in self.ports.items()},
         }
         self.env.pop("POLYTRACE_OTLP_ENDPOINT", None)
+        if services:
+            self.env["POLYTRACE_SERVICES"] = services
         self.http = requests.Session()
 
     # ---- the CLI -------------------------------------------------------------------------------
@@ -55,7 +59,9 @@ class Stack:
         return result
 
     def up(self, *extra: str) -> None:
-        self.polytrace("up", "--detach", "--otlp-endpoint", self.receiver.endpoint, *extra)
+        """Exports go to the receiver when there is one, else to the bundled viewer."""
+        endpoint = ("--otlp-endpoint", self.receiver.endpoint) if self.receiver else ()
+        self.polytrace("up", "--detach", *endpoint, *extra)
 
     def status(self) -> dict[str, dict]:
         result = self.polytrace("status", "--json", check=False)
