@@ -80,10 +80,10 @@ class Engine:
                 f"polytrace is already running (supervisord pid {running}, {self.settings.run_dir}); "
                 "see `polytrace status`, or stop it with `polytrace down`"
             )
-        self.build()
         passwords = load_or_create(self.settings.run_dir)
         components = all_components(self.settings, passwords)
         require_free({c.name: c.port for c in components})
+        self.build()
         self.settings.logs_dir.mkdir(parents=True, exist_ok=True)
         postgres.ensure_cluster(self.settings.run_dir, passwords["admin"])
         postgres.write_mosquitto_config(
@@ -224,6 +224,7 @@ class Engine:
                 otlp_endpoint=state["otlp_endpoint"],
                 tracing=state["tracing"],
                 debug_endpoints=state["debug_endpoints"],
+                extra_env=state.get("extra_env", {}),
             )
             services = state["services"]
         return all_components(settings, load_or_create(self.settings.run_dir), services)
@@ -242,6 +243,7 @@ class Engine:
             "otlp_endpoint": settings.otlp_endpoint,
             "tracing": settings.tracing,
             "debug_endpoints": settings.debug_endpoints,
+            "extra_env": dict(settings.extra_env),
             "services": [c.name for c in components if c.name in SERVICES],
         }
         (self.settings.run_dir / "state.json").write_text(json.dumps(state))
