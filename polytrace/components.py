@@ -92,7 +92,11 @@ def _service_command(settings: Settings, service: str) -> tuple[str, ...]:
         preload = ("--require", "./dist/telemetry.js") if settings.tracing else ()
         return ("node", *preload, "dist/main.js")
     jar, agent = outputs
-    agent_flag = (f"-javaagent:{agent}",) if settings.tracing else ()
+    # The agent's contrib BaggageSpanProcessor: copy the `app.session` baggage entry onto spans.
+    agent_flag = (
+        (f"-javaagent:{agent}", "-Dotel.java.experimental.span-attributes.copy-from-baggage.include=app.session")
+        if settings.tracing else ()
+    )
     jvm = ("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto")
     return ("java", *jvm, *agent_flag, "-jar", str(jar))
 

@@ -90,6 +90,7 @@ def load_settings(
     if debug_endpoints is None:
         debug_endpoints = env.get("POLYTRACE_DEBUG_ENDPOINTS") == "1"
     return Settings(
+        extra_env=parse_extra_env(env.get("POLYTRACE_EXTRA_ENV", "")),
         root=root,
         run_dir=run_dir,
         ports=resolved_ports,
@@ -97,6 +98,23 @@ def load_settings(
         tracing=tracing,
         debug_endpoints=debug_endpoints,
     )
+
+
+def parse_extra_env(raw: str) -> dict[str, str]:
+    """`POLYTRACE_EXTRA_ENV="NAME=value;NAME2=value"`: variables set on every service, last.
+
+    For experiments and tests that run the stack misconfigured on purpose (for example
+    `OTEL_PROPAGATORS=b3`); they override the conventions' values.
+    """
+    from polytrace.errors import PolytraceError
+
+    extra: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(";"))):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise PolytraceError(f"POLYTRACE_EXTRA_ENV: {item!r} is not NAME=value")
+        extra[name.strip()] = value
+    return extra
 
 
 def _parse_port(raw: str, source: str) -> int:

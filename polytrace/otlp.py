@@ -39,6 +39,7 @@ class Span:
     end_ns: int
     events: list[dict[str, Any]] = field(default_factory=list)  # name, time_ns, attributes
     scope: str = ""
+    trace_state: str = ""  # the W3C tracestate the span carries (OTLP Span.trace_state)
     sender_pid: int | None = None  # the exporting process, when identify_senders is on
 
     def __repr__(self) -> str:
@@ -77,6 +78,7 @@ def decode(request: ExportTraceServiceRequest) -> list[Span]:
                     status_message=span.status.message,
                     start_ns=span.start_time_unix_nano,
                     end_ns=span.end_time_unix_nano,
+                    trace_state=span.trace_state,
                     events=[
                         {"name": e.name, "time_ns": e.time_unix_nano, "attributes": _attributes(e.attributes)}
                         for e in span.events

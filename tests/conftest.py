@@ -39,3 +39,12 @@ def _stack_processes(stack: Stack) -> list[psutil.Process]:
         return [root, *root.children(recursive=True)]
     except (OSError, ValueError, psutil.NoSuchProcess):
         return []
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "last: run after every other test (checks over the whole session)")
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked `last` (e.g. the semantic-convention check over every span) run at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)

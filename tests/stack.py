@@ -31,7 +31,8 @@ TEST_PORTS = {
 
 class Stack:
     def __init__(self, receiver: OtlpReceiver | None, run_dir: Path | None = None,
-                 ports: dict[str, int] | None = None, services: str | None = None):
+                 ports: dict[str, int] | None = None, services: str | None = None,
+                 extra_env: dict[str, str] | None = None):
         self.receiver = receiver
         self.ports = dict(ports or TEST_PORTS)
         self.run_dir = run_dir or ROOT / ".run-test"
@@ -41,6 +42,9 @@ class Stack:
             **{f"POLYTRACE_{name.upper()}_PORT": str(port) for name, port in self.ports.items()},
         }
         self.env.pop("POLYTRACE_OTLP_ENDPOINT", None)
+        self.env.pop("POLYTRACE_EXTRA_ENV", None)
+        if extra_env:  # e.g. {"POLYTRACE_EXTRA_ENV": "OTEL_PROPAGATORS=b3"}
+            self.env.update(extra_env)
         if services:
             self.env["POLYTRACE_SERVICES"] = services
         self.http = requests.Session()
@@ -59,9 +63,12 @@ class Stack:
         return result
 
     def up(self, *extra: str) -> None:
-        """Exports go to the receiver when there is one, else to the bundled viewer."""
+        """Exports go to the receiver when there is one, else to the bundled viewer.
+
+        `--debug-endpoints`: POST /debug/tracecontext on every service (test_tracecontext.py).
+        """
         endpoint = ("--otlp-endpoint", self.receiver.endpoint) if self.receiver else ()
-        self.polytrace("up", "--detach", *endpoint, *extra)
+        self.polytrace("up", "--detach", "--debug-endpoints", *endpoint, *extra)
 
     def status(self) -> dict[str, dict]:
         result = self.polytrace("status", "--json", check=False)

@@ -45,3 +45,13 @@ def test_unknown_component_in_port_flag_is_an_error():
 
 def test_no_tracing_disables_the_viewer():
     assert not load_settings(env={}, root=ROOT, tracing=False).viewer_enabled
+
+
+def test_extra_env_is_parsed_from_polytrace_extra_env():
+    from polytrace.config import parse_extra_env
+
+    settings = load_settings(env={"POLYTRACE_EXTRA_ENV": "OTEL_PROPAGATORS=b3; A=x=y ;"})
+    assert dict(settings.extra_env) == {"OTEL_PROPAGATORS": "b3", "A": "x=y"}
+    assert parse_extra_env("") == {}
+    with pytest.raises(PolytraceError):
+        parse_extra_env("NOEQUALS")

@@ -12,6 +12,7 @@ from opentelemetry import trace
 
 from pricing.config import load_server
 from pricing.logs import logging_config
+from pricing.telemetry import install_baggage_processor
 
 _server = load_server()
 
@@ -28,6 +29,11 @@ proc_name = "pricing"
 # gunicorn >= 26 opens a control socket under ~/.gunicorn by default; two instances (dev stack and
 # e2e tests) would contend for it and nothing here uses it.
 control_socket_disable = True
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Each worker copies `app.*` baggage entries onto its spans (pricing/telemetry.py)."""
+    install_baggage_processor()
 
 
 def worker_exit(server: Any, worker: Any) -> None:

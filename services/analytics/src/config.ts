@@ -14,6 +14,8 @@ export interface Config {
   };
   pg: { host: string; port: number; database: string; user: string; password: string | undefined };
   logLevel: string;
+  /** POLYTRACE_DEBUG_ENDPOINTS=1 enables POST /debug/tracecontext */
+  debugEndpoints: boolean;
 }
 
 export class ConfigError extends Error {
@@ -71,5 +73,6 @@ export function loadConfig(env: Env = process.env): Config {
       password: env.PGPASSWORD === '' ? undefined : env.PGPASSWORD,
     },
     logLevel,
+    debugEndpoints: env.POLYTRACE_DEBUG_ENDPOINTS === '1',
   };
 }

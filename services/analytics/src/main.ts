@@ -25,7 +25,12 @@ async function main(): Promise<void> {
   const store = new PgPageViewStore(cfg.pg, (err) => logger.warn({ reason: err.message }, 'db.idle_client_error'));
   const handle = createMessageHandler({ tracer: trace.getTracer('analytics'), store, logger });
   const subscriber = new Subscriber(cfg.mqtt, { handle, storeReady: () => store.ping(), logger });
-  const server = createHttpServer({ store, subscriberStatus: () => subscriber.status(), logger });
+  const server = createHttpServer({
+    store,
+    subscriberStatus: () => subscriber.status(),
+    logger,
+    debugEndpoints: cfg.debugEndpoints,
+  });
 
   server.on('error', (err) => {
     logger.fatal({ host: cfg.http.host, port: cfg.http.port, reason: err.message }, 'http.listen_failed');

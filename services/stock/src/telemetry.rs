@@ -78,11 +78,13 @@ pub fn init(cfg: &TelemetryConfig) -> anyhow::Result<TelemetryGuard> {
         return Ok(TelemetryGuard { provider: None });
     }
 
-    let mut builder = SdkTracerProvider::builder().with_resource(
-        Resource::builder()
-            .with_service_name(cfg.service_name.clone())
-            .build(),
-    );
+    let mut builder = SdkTracerProvider::builder()
+        .with_resource(
+            Resource::builder()
+                .with_service_name(cfg.service_name.clone())
+                .build(),
+        )
+        .with_span_processor(BaggageAttributes);
     if cfg.otlp_exporter {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
@@ -106,10 +108,136 @@ pub fn init(cfg: &TelemetryConfig) -> anyhow::Result<TelemetryGuard> {
     })
 }
 
+/// The SDK's W3C propagator behind a strict reading of the incoming headers. The SDK parses
+/// leniently (a 1- or 3-digit version, a 15-digit parent-id, 1- or 3-digit flags are accepted)
+/// and reads only the first of repeated headers; W3C Trace Context says such a traceparent is
+/// invalid (a new trace starts), and that repeated tracestate headers are combined in order.
+/// tests/tracecontext_cases.yaml holds the rules this enforces.
+#[derive(Debug)]
+struct StrictTraceContext(TraceContextPropagator);
+
+/// The traceparent grammar: `version-trace_id-parent_id-flags`, lower-case hex, version `ff`
+/// forbidden, nothing after version 00's flags, `-`-separated extra fields for later versions,
+/// all-zero ids invalid.
+pub(crate) fn valid_traceparent(value: &str) -> bool {
+    let hex = |s: &str, len: usize| {
+        s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    let mut parts = value.splitn(5, '-');
+    let (Some(version), Some(trace_id), Some(parent_id), Some(flags)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let rest = parts.next();
+    hex(version, 2)
+        && version != "ff"
+        && hex(trace_id, 32)
+        && trace_id.bytes().any(|b| b != b'0')
+        && hex(parent_id, 16)
+        && parent_id.bytes().any(|b| b != b'0')
+        && hex(flags, 2)
+        && (rest.is_none() || version != "00")
+}
+
+/// One traceparent and the combined tracestate, handed to the SDK's propagator.
+struct Combined<'a> {
+    traceparent: &'a str,
+    tracestate: String,
+}
+
+impl opentelemetry::propagation::Extractor for Combined<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        match key {
+            "traceparent" => Some(self.traceparent),
+            "tracestate" if !self.tracestate.is_empty() => Some(self.tracestate.as_str()),
+            _ => None,
+        }
+    }
+    fn keys(&self) -> Vec<&str> {
+        vec!["traceparent", "tracestate"]
+    }
+}
+
+impl TextMapPropagator for StrictTraceContext {
+    fn inject_context(
+        &self,
+        cx: &opentelemetry::Context,
+        injector: &mut dyn opentelemetry::propagation::Injector,
+    ) {
+        self.0.inject_context(cx, injector);
+    }
+
+    fn extract_with_context(
+        &self,
+        cx: &opentelemetry::Context,
+        extractor: &dyn opentelemetry::propagation::Extractor,
+    ) -> opentelemetry::Context {
+        let traceparents = extractor.get_all("traceparent").unwrap_or_default();
+        let [traceparent] = traceparents.as_slice() else {
+            return cx.clone(); // none, or repeated: no parent
+        };
+        let traceparent = traceparent.trim_matches([' ', '\t']);
+        if !valid_traceparent(traceparent) {
+            return cx.clone();
+        }
+        let tracestate = extractor
+            .get_all("tracestate")
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.trim_matches([' ', '\t']))
+            .filter(|v| !v.is_empty())
+            .collect::<Vec<_>>()
+            .join(",");
+        self.0.extract_with_context(
+            cx,
+            &Combined {
+                traceparent,
+                tracestate,
+            },
+        )
+    }
+
+    fn fields(&self) -> opentelemetry::propagation::text_map_propagator::FieldIter<'_> {
+        self.0.fields()
+    }
+}
+
+/// Baggage keys with this prefix are copied onto spans as attributes (e.g. `app.session`).
+pub const BAGGAGE_PREFIX: &str = "app.";
+
+/// Copies the `app.*` entries of the parent context's baggage onto each span when it starts:
+/// the Rust SDK has no BaggageSpanProcessor, this is the same idea in a few lines. The server
+/// span's parent context is the extracted one, so it carries the caller's baggage.
+#[derive(Debug)]
+struct BaggageAttributes;
+
+impl opentelemetry_sdk::trace::SpanProcessor for BaggageAttributes {
+    fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &opentelemetry::Context) {
+        use opentelemetry::baggage::BaggageExt as _;
+        use opentelemetry::trace::Span as _;
+        for (key, (value, _)) in cx.baggage().iter() {
+            if key.as_str().starts_with(BAGGAGE_PREFIX) {
+                span.set_attribute(opentelemetry::KeyValue::new(key.clone(), value.to_string()));
+            }
+        }
+    }
+    fn on_end(&self, _span: opentelemetry_sdk::trace::SpanData) {}
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(
+        &self,
+        _timeout: std::time::Duration,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+}
+
 fn propagator(cfg: &TelemetryConfig) -> TextMapCompositePropagator {
     let mut propagators: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
     if cfg.propagators.tracecontext {
-        propagators.push(Box::new(TraceContextPropagator::new()));
+        propagators.push(Box::new(StrictTraceContext(TraceContextPropagator::new())));
     }
     if cfg.propagators.baggage {
         propagators.push(Box::new(BaggagePropagator::new()));
@@ -198,6 +326,39 @@ impl tracing::field::Visit for JsonFields {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         self.0
             .insert(field.name().into(), format!("{value:?}").into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_traceparent;
+
+    #[test]
+    fn traceparent_grammar() {
+        let t = "12345678901234567890123456789012";
+        let p = "1234567890123456";
+        for ok in [
+            format!("00-{t}-{p}-01"),
+            format!("cc-{t}-{p}-01"),
+            format!("cc-{t}-{p}-01-future"),
+        ] {
+            assert!(valid_traceparent(&ok), "{ok}");
+        }
+        for bad in [
+            format!("0-{t}-{p}-01"),
+            format!("000-{t}-{p}-01"),
+            format!("ff-{t}-{p}-01"),
+            format!("00-{t}-{p}-01-"),
+            format!("00-{t}-{p}-001"),
+            format!("00-{t}-{p}-1"),
+            format!("00-{t}-123456789012345-01"),
+            format!("00-{}-{p}-01", "0".repeat(32)),
+            format!("00-{t}-{}-01", "0".repeat(16)),
+            format!("00-ABCDEF{}-{p}-01", &t[6..]),
+            format!("cc-{t}-{p}-01.x"),
+        ] {
+            assert!(!valid_traceparent(&bad), "{bad}");
+        }
     }
 }
 

@@ -6,6 +6,7 @@ import { context } from '@opentelemetry/api';
 import { RPCType, getRPCMetadata } from '@opentelemetry/core';
 import type { PageViewStore } from '../db/store';
 import type { Logger } from '../log';
+import { parseCalls, postCall, readBody } from '../debug/tracecontext';
 
 export interface HttpDeps {
   store: PageViewStore;
@@ -14,6 +15,8 @@ export interface HttpDeps {
   logger: Logger;
   /** how long /health waits for the database */
   healthTimeoutMs?: number;
+  /** POLYTRACE_DEBUG_ENDPOINTS=1: serve POST /debug/tracecontext */
+  debugEndpoints?: boolean;
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
@@ -42,9 +45,25 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 const ROUTES = new Set(['/views', '/health']);
 
-export function createHttpServer({ store, subscriberStatus, logger, healthTimeoutMs = 2_000 }: HttpDeps): http.Server {
+const DEBUG_TRACECONTEXT = '/debug/tracecontext';
+
+export function createHttpServer({
+  store,
+  subscriberStatus,
+  logger,
+  healthTimeoutMs = 2_000,
+  debugEndpoints = false,
+}: HttpDeps): http.Server {
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (debugEndpoints && path === DEBUG_TRACECONTEXT) {
+      setRoute(path);
+      if (req.method !== 'POST') return send(res, 405, { error: 'method not allowed' }, { allow: 'POST' });
+      const calls = parseCalls(await readBody(req));
+      if (!calls) return send(res, 400, { error: 'body must be a JSON array of {"url": ..., "arguments": ...}' });
+      for (const call of calls) await postCall(call); // in order, inside this request's span
+      return send(res, 200, { calls: calls.length });
+    }
     if (!ROUTES.has(path)) return send(res, 404, { error: 'not found' });
     setRoute(path);
     if (req.method !== 'GET') return send(res, 405, { error: 'method not allowed' }, { allow: 'GET' });

@@ -110,6 +110,7 @@ def create_app(
     settings: config.Settings | None = None,
     repository: PriceRepository | None = None,
     rng: random.Random | None = None,
+    debug_endpoints: bool | None = None,
 ) -> Flask:
     """Builds the app. Without a repository, prices come from PostgreSQL per `settings`."""
     app = Flask("pricing")
@@ -129,6 +130,10 @@ def create_app(
     app.extensions[_REPOSITORY] = repository
     app.extensions[_RNG] = rng or random.Random()
     app.register_blueprint(bp)
+    if config.debug_endpoints() if debug_endpoints is None else debug_endpoints:
+        from pricing import debug
+
+        debug.register(app)
     app.register_error_handler(InvalidProductId, _on_invalid)
     app.register_error_handler(ProductNotFound, _on_not_found)
     app.register_error_handler(PriceStoreUnavailable, _on_unavailable)

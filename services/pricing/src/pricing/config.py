@@ -97,5 +97,11 @@ def load_database(env: Mapping[str, str] | None = None) -> DatabaseSettings:
     )
 
 
+def debug_endpoints(env: Mapping[str, str] | None = None) -> bool:
+    """`POLYTRACE_DEBUG_ENDPOINTS=1` enables `POST /debug/tracecontext`."""
+    env = os.environ if env is None else env
+    return env.get("POLYTRACE_DEBUG_ENDPOINTS", "").strip() == "1"
+
+
 def load(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(server=load_server(env), database=load_database(env))

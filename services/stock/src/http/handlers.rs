@@ -1,10 +1,10 @@
 //! Request handlers: parse, ask the repository, answer JSON.
 
-use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde_json::json;
 
 use crate::db::StockRepository;
@@ -40,46 +40,52 @@ pub async fn health<R: StockRepository>(State(repo): State<R>) -> Response {
     }
 }
 
-/// `POST /debug/tracecontext` (only with `POLYTRACE_DEBUG_ENDPOINTS=1`): the trace-context
-/// headers as received, what the propagators extracted from them, and this request's span.
-pub async fn debug_tracecontext(headers: HeaderMap) -> Json<serde_json::Value> {
-    use opentelemetry::baggage::BaggageExt as _;
-    use opentelemetry::trace::TraceContextExt as _;
+/// One element of the W3C Trace Context test-suite protocol: POST `arguments` to `url`.
+#[derive(Debug, serde::Deserialize)]
+pub struct TraceContextCall {
+    url: String,
+    #[serde(default)]
+    arguments: serde_json::Value,
+}
+
+/// `POST /debug/tracecontext` (only with `POLYTRACE_DEBUG_ENDPOINTS=1`): the service side of
+/// the W3C Trace Context test-suite protocol. For each `{url, arguments}` of the JSON array,
+/// POSTs `arguments` as JSON to `url` with the shared reqwest client, injecting the current
+/// (server span's) context through the global propagator; 200 after every call.
+pub async fn debug_tracecontext(
+    Extension(client): Extension<reqwest::Client>,
+    body: Result<Json<Vec<TraceContextCall>>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let extracted = opentelemetry::global::get_text_map_propagator(|p| {
-        p.extract(&opentelemetry_http::HeaderExtractor(&headers))
-    });
-    let remote = extracted.span().span_context().clone();
-    let baggage: serde_json::Map<String, serde_json::Value> = extracted
-        .baggage()
-        .iter()
-        .map(|(k, (v, _))| (k.to_string(), v.to_string().into()))
-        .collect();
-    let current = tracing::Span::current()
-        .context()
-        .span()
-        .span_context()
-        .clone();
-    let id_or_null = |valid: bool, id: String| if valid { json!(id) } else { json!(null) };
-    Json(json!({
-        "received": {
-            "traceparent": header("traceparent"),
-            "tracestate": header("tracestate"),
-            "baggage": header("baggage"),
-        },
-        "extracted": {
-            "trace_id": id_or_null(remote.is_valid(), remote.trace_id().to_string()),
-            "parent_span_id": id_or_null(remote.is_valid(), remote.span_id().to_string()),
-            "sampled": remote.is_valid().then(|| remote.is_sampled()),
-            "baggage": baggage,
-        },
-        "server_span": {
-            "trace_id": id_or_null(current.is_valid(), current.trace_id().to_string()),
-            "span_id": id_or_null(current.is_valid(), current.span_id().to_string()),
-        },
-    }))
+    let Ok(Json(calls)) = body else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(
+                json!({"error": "body must be a JSON array of {\"url\": ..., \"arguments\": ...}"}),
+            ),
+        )
+            .into_response();
+    };
+    let cx = tracing::Span::current().context();
+    for call in &calls {
+        let mut headers = HeaderMap::new();
+        opentelemetry::global::get_text_map_propagator(|p| {
+            p.inject_context(&cx, &mut opentelemetry_http::HeaderInjector(&mut headers))
+        });
+        let sent = client
+            .post(&call.url)
+            .headers(headers)
+            .header(axum::http::header::CONTENT_TYPE, "application/json")
+            .body(call.arguments.to_string())
+            .send()
+            .await;
+        if let Err(err) = sent {
+            // The harness judges what arrived at its end; a failed call is only logged.
+            tracing::warn!(event = "debug.tracecontext_call_failed", error = %err, "call failed");
+        }
+    }
+    (StatusCode::OK, Json(json!({"calls": calls.len()}))).into_response()
 }
 
 /// Any other path: a JSON 404.
@@ -280,28 +286,53 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn debug_tracecontext_reports_what_was_received_and_extracted() {
+    async fn debug_tracecontext_posts_each_call_with_the_server_spans_context() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/callback", listener.local_addr().unwrap());
+        type Received = Vec<(Option<String>, String)>;
+        let received: Arc<Mutex<Received>> = Arc::default();
+        let seen = received.clone();
+        let callback = axum::Router::new().route(
+            "/callback",
+            axum::routing::post(move |headers: HeaderMap, body: String| async move {
+                let tp = headers
+                    .get("traceparent")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                seen.lock().unwrap().push((tp, body));
+                StatusCode::OK
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, callback).await.unwrap() });
+
         let tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-        let (_, spans) = capture(async {
+        let body = json!([{"url": url, "arguments": [1]}, {"url": url, "arguments": {"a": 2}}]);
+        let (status, spans) = capture(async {
             let request = Request::post("/debug/tracecontext")
                 .header("traceparent", tp)
-                .header("baggage", "user=alice")
-                .body(Body::empty())
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
                 .unwrap();
-            let response = app(FakeRepo::default()).oneshot(request).await.unwrap();
-            assert_eq!(response.status(), StatusCode::OK);
-            let bytes = response.into_body().collect().await.unwrap().to_bytes();
-            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-            assert_eq!(body["received"]["traceparent"], tp);
-            assert_eq!(body["extracted"]["parent_span_id"], "b7ad6b7169203331");
-            assert_eq!(body["extracted"]["baggage"]["user"], "alice");
-            assert_eq!(
-                body["server_span"]["trace_id"],
-                "0af7651916cd43dd8448eb211c80319c"
-            );
+            app(FakeRepo::default())
+                .oneshot(request)
+                .await
+                .unwrap()
+                .status()
         })
         .await;
-        assert_eq!(spans.len(), 1);
+        assert_eq!(status, StatusCode::OK);
+        let server = spans
+            .iter()
+            .find(|s| s.span_kind == SpanKind::Server)
+            .unwrap();
+        let received = received.lock().unwrap().clone();
+        assert_eq!(received.len(), 2);
+        let expected = format!(
+            "00-0af7651916cd43dd8448eb211c80319c-{}-01",
+            server.span_context.span_id()
+        );
+        assert_eq!(received[0].0.as_deref(), Some(expected.as_str()));
+        assert_eq!(received[0].1, "[1]");
+
         let disabled = router(
             FakeRepo::default(),
             ServerInfo {

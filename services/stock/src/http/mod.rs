@@ -20,7 +20,15 @@ pub fn router<R: StockRepository>(repo: R, server: ServerInfo, debug_endpoints: 
         .route("/stocks/{product_id}", get(handlers::get_stocks::<R>))
         .route("/health", get(handlers::health::<R>));
     if debug_endpoints {
-        routes = routes.route("/debug/tracecontext", post(handlers::debug_tracecontext));
+        // One client for the whole process (connection pool), used only by this endpoint.
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .expect("building the debug endpoint's HTTP client");
+        routes = routes.route(
+            "/debug/tracecontext",
+            post(handlers::debug_tracecontext).layer(axum::Extension(client)),
+        );
     }
     routes
         .fallback(handlers::not_found)
