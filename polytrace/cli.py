@@ -194,6 +194,41 @@ def start(component: str) -> None:
     _engine().start_component(component)
 
 
+@cli.command()
+@click.option("--quick", is_flag=True,
+              help="A few seconds per phase and one pair: proves the harness, not the figures.")
+@click.option("--pairs", type=int, help="Untraced/traced pairs, alternating (full mode: 3).")
+@click.option("--sustained", "sustained_s", type=float, metavar="SECONDS",
+              help="Length of the completeness phase (full mode: 60).")
+@click.option("--rate", type=float, help="Fixed request rate for latency and completeness (default: half the "
+                                         "untraced maximum).")
+@click.option("--otel", "otel_env", multiple=True, metavar="NAME=VALUE",
+              help="Extra variable for the traced services, to try a setting (e.g. OTEL_BSP_MAX_QUEUE_SIZE=8192).")
+@click.option("--port-shift", type=int, default=0, envvar="POLYTRACE_BENCH_PORT_SHIFT", show_default=True,
+              help="Added to every bench port (38080…, PostgreSQL 35432, MQTT 31883) and names its own run "
+                   "directory, so two runs do not collide [env: POLYTRACE_BENCH_PORT_SHIFT].")
+@click.option("--out", type=click.Path(path_type=Path), help="Results folder [default: bench/results].")
+def bench(quick: bool, pairs: int | None, sustained_s: float | None, rate: float | None,
+          otel_env: tuple[str, ...], port_shift: int, out: Path | None) -> None:
+    """Measure tracing overhead, trace completeness, startup and memory on this machine (bench/README.md)."""
+    from polytrace.bench import plan as bench_plan
+    from polytrace.bench import runner
+
+    extra = dict(_parse_assignment(value) for value in otel_env)
+    plan = bench_plan.Plan.make(quick, pairs=pairs, sustained_s=sustained_s, rate=rate, otel_env=extra or None,
+                                port_shift=port_shift)
+    folder = runner.run(plan, out or runner.DEFAULT_OUT, echo=lambda message: console.out(message, highlight=False))
+    click.echo((folder / "summary.md").read_text())
+    console.print(f"results: {folder}")
+
+
+def _parse_assignment(value: str) -> tuple[str, str]:
+    name, sep, content = value.partition("=")
+    if not sep or not name:
+        raise click.BadParameter(f"{value!r} is not NAME=VALUE", param_hint="--otel")
+    return name, content
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)

@@ -1,0 +1,55 @@
+"""The parameters of one benchmark run: ports, durations, rates. Quick mode only proves the harness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# A port block of its own (tests use 2808x, a developer's stack 808x), so a run disturbs neither.
+BENCH_PORTS: dict[str, int] = {
+    "catalog": 38080,
+    "pricing": 38081,
+    "stock": 38082,
+    "analytics": 38083,
+    "postgres": 35432,
+    "mosquitto": 31883,
+    "viewer": 36686,
+    "otlp": 34318,
+}
+
+PRODUCT_IDS = (1, 2, 3)
+
+
+@dataclass(frozen=True)
+class Plan:
+    quick: bool
+    pairs: int  # untraced/traced pairs, alternating A/B/A/B
+    warmup_s: float  # untimed load after each `up` (the JVM and the pools warm up)
+    throughput_s: float  # closed loop at `concurrency`: the maximum throughput
+    latency_s: float  # open loop at half the untraced maximum: p50/p90/p99
+    sustained_s: float  # fixed rate, every trace followed to completeness
+    concurrency: int = 16
+    latency_connections: int = 32
+    sustained_workers: int = 32
+    trace_grace_s: float = 15.0  # how long after the last response a trace may still complete
+    viewer_stack: bool = True  # one more traced stack with the bundled viewer, for its startup and RSS
+    rate: float | None = None  # fixed rate for latency and sustained phases; default: half the untraced max
+    otel_env: dict[str, str] = field(default_factory=dict)  # extra OTEL_* for the traced services
+    port_shift: int = 0  # added to every bench port, so a second run (the harness test) can run beside one
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {name: port + self.port_shift for name, port in BENCH_PORTS.items()}
+
+    @property
+    def run_dir_name(self) -> str:
+        return ".run-bench" + (f"-{self.port_shift}" if self.port_shift else "")
+
+    @classmethod
+    def make(cls, quick: bool, **overrides) -> Plan:
+        if quick:
+            base = cls(quick=True, pairs=1, warmup_s=1, throughput_s=3, latency_s=3, sustained_s=4,
+                       trace_grace_s=10, viewer_stack=False)
+        else:
+            base = cls(quick=False, pairs=3, warmup_s=10, throughput_s=15, latency_s=15, sustained_s=60)
+        values = {k: v for k, v in overrides.items() if v is not None}
+        return cls(**{**base.__dict__, **values})

@@ -1,0 +1,260 @@
+"""results.json, summary.md and the charts of one run. Only arithmetic on what runner.py measured."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+CHARTS = ("throughput.png", "latency.png", "startup.png", "memory.png")
+
+
+def _spread(values: list[float]) -> dict | None:
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
+            "max": round(max(values), 3), "n": len(values)}
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def _runs(results: dict, *, tracing: bool, backend: str | None = "any") -> list[dict]:
+    return [r for r in results["runs"] if r["tracing"] == tracing and (backend == "any" or r["backend"] == backend)]
+
+
+def summarize(results: dict) -> dict:
+    untraced = {r["pair"]: r for r in _runs(results, tracing=False)}
+    traced = {r["pair"]: r for r in _runs(results, tracing=True, backend="capture receiver")}
+    pairs = sorted(set(untraced) & set(traced))
+    ratios: dict[str, list] = {"throughput": [], "p50": [], "p90": [], "p99": []}
+    for pair in pairs:
+        u, t = untraced[pair], traced[pair]
+        ratios["throughput"].append(_ratio(t["throughput"]["ok_per_s"], u["throughput"]["ok_per_s"]))
+        for p in ("p50", "p90", "p99"):
+            ratios[p].append(_ratio(t["latency"]["latency_ms"][p], u["latency"]["latency_ms"][p]))
+    sustained = next((r["sustained"] for r in results["runs"] if "sustained" in r), None)
+    viewer = next((r for r in results["runs"] if r["backend"] == "viewer"), None)
+    summary = {
+        "pairs": len(pairs),
+        "traced_over_untraced": {name: _spread(values) for name, values in ratios.items()},
+        "throughput_req_s": {
+            "untraced": _spread([untraced[p]["throughput"]["ok_per_s"] for p in pairs]),
+            "traced": _spread([traced[p]["throughput"]["ok_per_s"] for p in pairs]),
+            "traced_viewer": viewer["throughput"]["ok_per_s"] if viewer else None,
+        },
+        "latency_rate_req_s": untraced[pairs[0]]["latency"]["target_rate"] if pairs else None,
+        "latency_ms": {
+            mode: {p: _spread([runs[k]["latency"]["latency_ms"][p] for k in pairs]) for p in ("p50", "p90", "p99")}
+            for mode, runs in (("untraced", untraced), ("traced", traced))
+        },
+        "startup_s": {
+            "untraced": _startup(list(untraced.values())),
+            "traced": _startup(list(traced.values())),
+            "traced_viewer": _startup([viewer]) if viewer else None,
+        },
+        "memory_mib": _memory(results, untraced, traced, viewer),
+        "completeness": None if sustained is None else {
+            key: sustained[key] for key in ("target_rate", "achieved_rate", "duration_s", "ok_with_trace_id",
+                                            "complete_traces", "complete_share", "spans_dropped",
+                                            "spans_dropped_by_span", "incomplete_by_missing_part",
+                                            "sdk_drop_messages", "trace_delay_s")
+        },
+    }
+    return summary
+
+
+def _startup(runs: list[dict]) -> dict:
+    names = sorted({name for r in runs for name in r.get("startup_s", {})},
+                   key=lambda n: statistics.median([r["startup_s"].get(n, 0) for r in runs]))
+    return {name: _spread([r["startup_s"].get(name) for r in runs]) for name in names}
+
+
+def _memory(results: dict, untraced: dict, traced: dict, viewer: dict | None) -> dict:
+    """RSS (MiB) per component in each condition, from the last run of each kind."""
+    columns = {}
+    if untraced:
+        last = untraced[max(untraced)]
+        columns["untraced idle"] = last.get("memory_idle")
+        columns["untraced after load"] = last.get("memory_loaded")
+    if traced:
+        last = traced[max(traced)]
+        columns["traced idle"] = last.get("memory_idle")
+        columns["traced after load"] = last.get("memory_loaded")
+        columns["traced, end of sustained"] = last.get("memory_sustained_end")
+    if viewer:
+        columns["traced+viewer idle"] = viewer.get("memory_idle")
+        columns["traced+viewer after load"] = viewer.get("memory_loaded")
+    return {name: {component: values["rss_mib"] for component, values in column.items()}
+            for name, column in columns.items() if column} | {
+        "pss_total": {name: column["total"]["pss_mib"] for name, column in columns.items() if column}}
+
+
+# ---- summary.md --------------------------------------------------------------------------------
+
+def _fmt(spread: dict | None, digits: int = 2) -> str:
+    if not spread:
+        return "–"
+    if spread["n"] == 1:
+        return f"{spread['median']:.{digits}f}"
+    return f"{spread['median']:.{digits}f} ({spread['min']:.{digits}f}–{spread['max']:.{digits}f})"
+
+
+def markdown(results: dict) -> str:
+    s = results["summary"]
+    m = results["machine"]
+    plan = results["plan"]
+    lines = [
+        f"# polytrace bench — {results['started_at']} ({results['mode']} mode)",
+        "",
+        f"Machine: {m['cores']} cores ({m['cpu']}), {m['ram_gib']} GiB RAM, Linux {m['kernel']}; "
+        f"load average at start {m['load_average_at_start']}, at end {m.get('load_average_at_end')}. "
+        f"Load generator: {results['tools']['load_generator']} (pinned to the last core). "
+        f"{s['pairs']} untraced/traced pair(s), alternating; figures are medians with min–max over pairs.",
+        "",
+        "## Tracing overhead, `GET /products/{1..3}` through the whole chain",
+        "",
+        "| figure | untraced | traced | traced / untraced | target |",
+        "|---|---|---|---|---|",
+        f"| max throughput, req/s at {plan['concurrency']} connections | {_fmt(s['throughput_req_s']['untraced'], 0)}"
+        f" | {_fmt(s['throughput_req_s']['traced'], 0)} | {_fmt(s['traced_over_untraced']['throughput'])} | ≥ 0.95 |",
+    ]
+    for p in ("p50", "p90", "p99"):
+        target = "≤ 1.10" if p == "p99" else ""
+        lines.append(
+            f"| {p} latency, ms at {s['latency_rate_req_s']} req/s (open loop) | {_fmt(s['latency_ms']['untraced'][p])}"
+            f" | {_fmt(s['latency_ms']['traced'][p])} | {_fmt(s['traced_over_untraced'][p])} | {target} |")
+    if s["throughput_req_s"]["traced_viewer"] is not None:
+        lines.append(f"| max throughput exporting to the bundled viewer (one run) | | "
+                     f"{s['throughput_req_s']['traced_viewer']:.0f} | | |")
+    lines += ["", "Traced runs export to the bench's receiver, which acknowledges without decoding in this phase; "
+              "the viewer row includes Zipkin and the OTLP bridge on the same cores.", ""]
+    c = s["completeness"]
+    if c:
+        drops = ", ".join(f"{name}: {info['count']}" for name, info in c["sdk_drop_messages"].items())
+        share = f"{100 * c['complete_share']:.2f}%" if c["complete_share"] is not None else "–"
+        lines += [
+            f"## Trace completeness, {c['duration_s']:g} s at {c['target_rate']:g} req/s "
+            f"(achieved {c['achieved_rate']:g})",
+            "",
+            "| figure | value | target |",
+            "|---|---|---|",
+            f"| complete golden traces (by `traceresponse` id) | {c['complete_traces']} / {c['ok_with_trace_id']}"
+            f" = {share} | 100% |",
+            f"| spans dropped | {c['spans_dropped']} | 0 |",
+            f"| delay response → complete trace, p50 / p99 / max (s) | {c['trace_delay_s'].get('p50', '–')} / "
+            f"{c['trace_delay_s'].get('p99', '–')} / {c['trace_delay_s'].get('max', '–')} | |",
+            f"| SDK drop/export-failure log lines | {drops or 'none'} | none |",
+            "",
+        ]
+        if c["spans_dropped_by_span"]:
+            lines += ["Where spans were lost (service, kind, name: spans missing):", ""]
+            lines += [f"- {d['service']} {d['kind']} `{d['name']}`: {d['count']}" for d in c["spans_dropped_by_span"]]
+            lines.append("")
+        if c["incomplete_by_missing_part"]:
+            lines += ["Incomplete traces by missing part:", ""]
+            lines += [f"- {part}: {n}" for part, n in c["incomplete_by_missing_part"].items()]
+            lines.append("")
+        for name, info in c["sdk_drop_messages"].items():
+            lines += [f"{name} log, first lines:", "", *[f"    {line}" for line in info["first"]], ""]
+    lines += ["## Startup (`polytrace up` on a built tree), seconds from its start", "",
+              "| component | untraced | traced | traced + viewer |", "|---|---|---|---|"]
+    startup = s["startup_s"]
+    names = list(dict.fromkeys([*startup["traced"], *startup["untraced"], *(startup["traced_viewer"] or {})]))
+    for name in names:
+        lines.append(f"| {name} | {_fmt(startup['untraced'].get(name), 1)} | {_fmt(startup['traced'].get(name), 1)} | "
+                     f"{_fmt((startup['traced_viewer'] or {}).get(name), 1)} |")
+    lines += ["", "Target: `polytrace up` (built) → first complete trace ≤ 15 s.", "",
+              "## Memory, RSS of each process tree (MiB)", ""]
+    memory = {k: v for k, v in s["memory_mib"].items() if k != "pss_total"}
+    columns = list(memory)
+    components = list(dict.fromkeys(c for column in memory.values() for c in column if c != "total")) + ["total"]
+    lines += ["| component | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for component in components:
+        lines.append(f"| {component} | " + " | ".join(
+            f"{memory[col].get(component, 0):.0f}" if component in memory[col] else "–" for col in columns) + " |")
+    lines.append("| total PSS (shared pages counted once) | " + " | ".join(
+        f"{s['memory_mib']['pss_total'].get(col, 0):.0f}" for col in columns) + " |")
+    lines += ["", "Target: RSS of the whole local stack under load, viewer included ≤ 1 GiB. "
+              "The bench's own receiver is not counted.", ""]
+    if results.get("charts"):
+        lines += ["## Charts", "", *[f"![{name}]({name})" for name in results["charts"]], ""]
+    elif results.get("charts_note"):
+        lines += [f"Charts: {results['charts_note']}", ""]
+    return "\n".join(lines)
+
+
+# ---- charts ------------------------------------------------------------------------------------
+
+def charts(results: dict, out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s = results["summary"]
+    written = []
+    runs = results["runs"]
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    labels = [f"{'T' if r['tracing'] else 'U'}{r['pair'] or ' viewer'}" for r in runs]
+    colors = ["#888" if not r["tracing"] else ("#c60" if r["backend"] == "viewer" else "#27c") for r in runs]
+    ax.bar(labels, [r["throughput"]["ok_per_s"] for r in runs], color=colors)
+    ax.set_ylabel("req/s (200 OK)")
+    ax.set_title("Max throughput, in run order (U untraced, T traced)")
+    written.append(_save(fig, out, "throughput.png"))
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    width = 0.38
+    for offset, mode, color in ((-width / 2, "untraced", "#888"), (width / 2, "traced", "#27c")):
+        values = [(s["latency_ms"][mode][p] or {}).get("median", 0) for p in ("p50", "p90", "p99")]
+        ax.bar([i + offset for i in range(3)], values, width, label=mode, color=color)
+    ax.set_xticks(range(3), ["p50", "p90", "p99"])
+    ax.set_ylabel("ms")
+    ax.set_title(f"Latency at {s['latency_rate_req_s']} req/s, open loop (median over pairs)")
+    ax.legend()
+    written.append(_save(fig, out, "latency.png"))
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    startup = s["startup_s"]["traced"] or s["startup_s"]["untraced"]
+    names = list(startup)
+    ax.barh(names, [startup[n]["median"] for n in names], color="#27c")
+    ax.set_xlabel("seconds from `polytrace up`")
+    ax.set_title("Startup, traced stack (median)")
+    ax.invert_yaxis()
+    written.append(_save(fig, out, "startup.png"))
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    memory = {k: v for k, v in s["memory_mib"].items() if k != "pss_total"}
+    columns = list(memory)
+    components = list(dict.fromkeys(c for column in memory.values() for c in column if c != "total"))
+    bottoms = [0.0] * len(columns)
+    for component in components:
+        values = [memory[col].get(component, 0) for col in columns]
+        ax.bar(range(len(columns)), values, bottom=bottoms, label=component)
+        bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
+    ax.set_xticks(range(len(columns)), [c.replace(" ", "\n", 1) for c in columns], fontsize=7)
+    ax.set_ylabel("RSS, MiB")
+    ax.set_title("Memory per component")
+    ax.legend(fontsize=7, ncol=2)
+    written.append(_save(fig, out, "memory.png"))
+    plt.close("all")
+    return written
+
+
+def _save(fig, out: Path, name: str) -> str:
+    fig.tight_layout()
+    fig.savefig(out / name, dpi=110)
+    return name
+
+
+def write(results: dict, out: Path) -> None:
+    try:
+        results["charts"] = charts(results, out)
+    except ImportError:
+        results["charts"] = []
+        results["charts_note"] = "matplotlib is not installed (pip install -e '.[bench]')"
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    (out / "summary.md").write_text(markdown(results))

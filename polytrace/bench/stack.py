@@ -1,0 +1,135 @@
+"""One stack under benchmark: the real Engine, on the bench ports and run directory, with timings."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+
+from polytrace import postgres
+from polytrace.bench.plan import Plan
+from polytrace.config import ROOT, SERVICES, load_settings, port_variable
+from polytrace.engine import Engine
+from polytrace.secrets import load_or_create
+
+READY = re.compile(r"^(?P<name>[\w-]+): ready in ")
+
+# What the SDKs log when they lose spans (Python, Java agent, Rust, Node), matched case-insensitively.
+DROP_PATTERNS = re.compile(
+    r"queue is full|dropp(ed|ing) \d* ?spans?|spans? (were |was )?dropped|channel is full|"
+    r"failed to export|export(ing)? failed|exporter.*(error|fail)|maxQueueSize",
+    re.IGNORECASE,
+)
+
+
+def bench_env(run_dir: Path, ports: dict[str, int]) -> dict[str, str]:
+    return {
+        "POLYTRACE_RUN_DIR": str(run_dir),
+        **{port_variable(name): str(port) for name, port in ports.items()},
+    }
+
+
+class TimingReporter:
+    """Records when each component reported ready, relative to the start of `up`."""
+
+    def __init__(self, echo) -> None:
+        self.echo = echo
+        self.started = time.monotonic()
+        self.ready: dict[str, float] = {}
+
+    def step(self, message: str) -> None:
+        self.echo(f"    … {message}")
+
+    def done(self, message: str) -> None:
+        match = READY.match(message)
+        if match:
+            self.ready[match["name"]] = round(time.monotonic() - self.started, 2)
+        self.echo(f"    ✓ {message}")
+
+
+class BenchStack:
+    def __init__(self, plan: Plan, *, tracing: bool, otlp_endpoint: str | None, echo):
+        settings = load_settings(env=bench_env(ROOT / plan.run_dir_name, plan.ports), tracing=tracing,
+                                 otlp_endpoint=otlp_endpoint)
+        if tracing and plan.otel_env:
+            settings = replace(settings, extra_env=dict(plan.otel_env))
+        self.settings = settings
+        self.echo = echo
+        self.reporter = TimingReporter(echo)
+        self.engine = Engine(settings, self.reporter)
+        self.log_offsets: dict[str, int] = {}
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return dict(self.settings.ports)
+
+    def prepare(self) -> None:
+        """Builds and the database cluster exist before anything is timed."""
+        self.engine.down()  # a bench stack left by an interrupted run
+        self.engine.build()
+        passwords = load_or_create(self.settings.run_dir)
+        self.settings.logs_dir.mkdir(parents=True, exist_ok=True)
+        postgres.ensure_cluster(self.settings.run_dir, passwords["admin"])
+
+    def up(self) -> dict[str, float]:
+        """`polytrace up` on a built tree: seconds from its start to each component's readiness."""
+        self.reporter.started = time.monotonic()
+        self.reporter.ready = {}
+        self.engine.up()
+        total = round(time.monotonic() - self.reporter.started, 2)
+        return {**self.reporter.ready, "all healthy": total}
+
+    def down(self) -> None:
+        self.engine.down()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.settings.ports['catalog']}{path}"
+
+    # ---- memory --------------------------------------------------------------------------------
+
+    def memory(self) -> dict[str, dict[str, float]]:
+        """RSS and PSS (MiB) of each component's process tree, from the pids `polytrace status` shows."""
+        result = {}
+        for status in self.engine.status():
+            if not status.pid:
+                continue
+            rss = pss = 0
+            try:
+                root = psutil.Process(status.pid)
+                for process in [root, *root.children(recursive=True)]:
+                    try:
+                        info = process.memory_full_info()
+                    except (psutil.NoSuchProcess, psutil.AccessDenied):
+                        continue
+                    rss += info.rss
+                    pss += getattr(info, "pss", info.rss)
+            except psutil.NoSuchProcess:
+                continue
+            result[status.name] = {"rss_mib": round(rss / 2**20, 1), "pss_mib": round(pss / 2**20, 1)}
+        result["total"] = {key: round(sum(v[key] for v in result.values()), 1) for key in ("rss_mib", "pss_mib")}
+        return result
+
+    # ---- logs ----------------------------------------------------------------------------------
+
+    def mark_logs(self) -> None:
+        for name in SERVICES:
+            path = self.settings.logs_dir / f"{name}.log"
+            self.log_offsets[name] = path.stat().st_size if path.exists() else 0
+
+    def drop_messages(self) -> dict[str, list[str]]:
+        """Lines since mark_logs() in which an SDK says it lost or failed to export spans."""
+        found: dict[str, list[str]] = {}
+        for name in SERVICES:
+            path = self.settings.logs_dir / f"{name}.log"
+            if not path.exists():
+                continue
+            with path.open("rb") as handle:
+                handle.seek(self.log_offsets.get(name, 0))
+                text = handle.read().decode(errors="replace")
+            lines = [line.strip()[:300] for line in text.splitlines() if DROP_PATTERNS.search(line)]
+            if lines:
+                found[name] = lines
+        return found

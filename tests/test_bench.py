@@ -1,0 +1,61 @@
+"""`polytrace bench --quick` end to end: the harness runs and writes its files. No figure is asserted:
+timings on a shared two-core machine say nothing about correctness (DESIGN §8)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import pytest
+
+from polytrace.bench.load import oha_binary
+from polytrace.errors import PolytraceError
+from tests.stack import ROOT
+
+
+def _oha_installed() -> bool:
+    try:
+        oha_binary()
+    except PolytraceError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _oha_installed(), reason="oha is not installed (`make bench-deps`)")
+def test_quick_bench_writes_results_summary_and_charts(tmp_path):
+    result = subprocess.run(
+        # Shifted ports and run directory: a full `make bench` may be running on the default block.
+        [sys.executable, "-m", "polytrace", "bench", "--quick", "--port-shift", "100", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    [folder] = [p for p in tmp_path.iterdir() if p.is_dir()]
+    results = json.loads((folder / "results.json").read_text())
+
+    assert results["schema"] == "polytrace-bench/1" and results["mode"] == "quick"
+    assert {"cores", "ram_gib"} <= set(results["machine"])
+    assert [(r["pair"], r["tracing"]) for r in results["runs"]] == [(1, False), (1, True)]
+    for run in results["runs"]:
+        assert {"startup_s", "memory_idle", "memory_loaded", "throughput", "latency"} <= set(run)
+        assert {"all healthy", "catalog", "postgres"} <= set(run["startup_s"])
+        assert set(run["latency"]["latency_ms"]) == {"p50", "p90", "p99"}
+        assert {"catalog", "pricing", "stock", "analytics", "postgres", "mosquitto", "total"} <= set(
+            run["memory_idle"])
+    traced = results["runs"][1]
+    assert "first complete trace" in traced["startup_s"]
+    sustained = traced["sustained"]
+    assert {"complete_share", "spans_dropped", "spans_dropped_by_span", "sdk_drop_messages",
+            "trace_delay_s", "ok_with_trace_id"} <= set(sustained)
+    summary = results["summary"]
+    assert {"traced_over_untraced", "throughput_req_s", "latency_ms", "startup_s", "memory_mib",
+            "completeness"} <= set(summary)
+    assert set(summary["traced_over_untraced"]) == {"throughput", "p50", "p90", "p99"}
+
+    text = (folder / "summary.md").read_text()
+    assert "Tracing overhead" in text and "Trace completeness" in text and "Memory" in text
+    assert text.strip() in result.stdout
+    if importlib.util.find_spec("matplotlib"):
+        for chart in ("throughput.png", "latency.png", "startup.png", "memory.png"):
+            assert (folder / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", chart
