@@ -140,6 +140,19 @@ pub(crate) fn valid_traceparent(value: &str) -> bool {
         && (rest.is_none() || version != "00")
 }
 
+/// What the SDK's `TraceState` parser lets through but W3C Trace Context forbids: more than 32
+/// list-members, or a key that appears twice. (Key and value grammar the SDK checks itself.)
+pub(crate) fn acceptable_tracestate(combined: &str) -> bool {
+    let keys: Vec<&str> = combined
+        .split(',')
+        .map(|member| member.trim_matches([' ', '\t']))
+        .filter(|member| !member.is_empty())
+        .map(|member| member.split('=').next().unwrap_or(member))
+        .collect();
+    let unique: std::collections::HashSet<&str> = keys.iter().copied().collect();
+    keys.len() <= 32 && unique.len() == keys.len()
+}
+
 /// One traceparent and the combined tracestate, handed to the SDK's propagator.
 struct Combined<'a> {
     traceparent: &'a str,
@@ -189,6 +202,11 @@ impl TextMapPropagator for StrictTraceContext {
             .filter(|v| !v.is_empty())
             .collect::<Vec<_>>()
             .join(",");
+        let tracestate = if acceptable_tracestate(&tracestate) {
+            tracestate
+        } else {
+            String::new() // discarded whole, as the W3C test suite expects at its strict level
+        };
         self.0.extract_with_context(
             cx,
             &Combined {
@@ -331,7 +349,22 @@ impl tracing::field::Visit for JsonFields {
 
 #[cfg(test)]
 mod tests {
-    use super::valid_traceparent;
+    use super::{acceptable_tracestate, valid_traceparent};
+
+    #[test]
+    fn tracestate_limits() {
+        let members = |n: usize| {
+            (0..n)
+                .map(|i| format!("k{i}=v"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        assert!(acceptable_tracestate(&members(32)));
+        assert!(!acceptable_tracestate(&members(33)));
+        assert!(!acceptable_tracestate("foo=1,foo=2"));
+        assert!(acceptable_tracestate("foo=1, bar=2"));
+        assert!(acceptable_tracestate(""));
+    }
 
     #[test]
     fn traceparent_grammar() {
