@@ -208,8 +208,9 @@ def start(component: str) -> None:
               help="Added to every bench port (38080…, PostgreSQL 35432, MQTT 31883) and names its own run "
                    "directory, so two runs do not collide [env: POLYTRACE_BENCH_PORT_SHIFT].")
 @click.option("--out", type=click.Path(path_type=Path), help="Results folder [default: bench/results].")
+@click.option("--note", help="A line for summary.md, e.g. what else ran on the machine.")
 def bench(quick: bool, pairs: int | None, sustained_s: float | None, rate: float | None,
-          otel_env: tuple[str, ...], port_shift: int, out: Path | None) -> None:
+          otel_env: tuple[str, ...], port_shift: int, out: Path | None, note: str | None) -> None:
     """Measure tracing overhead, trace completeness, startup and memory on this machine (bench/README.md)."""
     from polytrace.bench import plan as bench_plan
     from polytrace.bench import runner
@@ -217,7 +218,8 @@ def bench(quick: bool, pairs: int | None, sustained_s: float | None, rate: float
     extra = dict(_parse_assignment(value) for value in otel_env)
     plan = bench_plan.Plan.make(quick, pairs=pairs, sustained_s=sustained_s, rate=rate, otel_env=extra or None,
                                 port_shift=port_shift)
-    folder = runner.run(plan, out or runner.DEFAULT_OUT, echo=lambda message: console.out(message, highlight=False))
+    folder = runner.run(plan, out or runner.DEFAULT_OUT, echo=lambda message: console.out(message, highlight=False),
+                        note=note)
     click.echo((folder / "summary.md").read_text())
     console.print(f"results: {folder}")
 

@@ -38,7 +38,7 @@ def test_quick_bench_writes_results_summary_and_charts(tmp_path):
     assert {"cores", "ram_gib"} <= set(results["machine"])
     assert [(r["pair"], r["tracing"]) for r in results["runs"]] == [(1, False), (1, True)]
     for run in results["runs"]:
-        assert {"startup_s", "memory_idle", "memory_loaded", "throughput", "latency"} <= set(run)
+        assert {"startup_s", "memory_idle", "memory_loaded", "throughput", "latency", "cpu_ms_per_request"} <= set(run)
         assert {"all healthy", "catalog", "postgres"} <= set(run["startup_s"])
         assert set(run["latency"]["latency_ms"]) == {"p50", "p90", "p99"}
         assert {"catalog", "pricing", "stock", "analytics", "postgres", "mosquitto", "total"} <= set(

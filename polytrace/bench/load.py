@@ -35,6 +35,12 @@ def oha_binary() -> str:
     return found
 
 
+def oha_version() -> str:
+    """What `oha --version` says (the installed binary may differ from OHA_VERSION)."""
+    result = subprocess.run([oha_binary(), "--version"], capture_output=True, text=True, check=False)
+    return result.stdout.strip() or f"oha (version unknown, expected {OHA_VERSION})"
+
+
 def _pinned(command: list[str]) -> list[str]:
     """On two cores or more, oha runs on the last core only, so it can take at most one core from the stack."""
     cores = os.cpu_count() or 1

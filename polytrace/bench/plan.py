@@ -16,6 +16,9 @@ BENCH_PORTS: dict[str, int] = {
     "otlp": 34318,
 }
 
+# The bench's own OTLP receiver, on a fixed port of the block: a random one may be a port above.
+CAPTURE_PORT = 34319
+
 PRODUCT_IDS = (1, 2, 3)
 
 
@@ -39,6 +42,10 @@ class Plan:
     @property
     def ports(self) -> dict[str, int]:
         return {name: port + self.port_shift for name, port in BENCH_PORTS.items()}
+
+    @property
+    def capture_port(self) -> int:
+        return CAPTURE_PORT + self.port_shift
 
     @property
     def run_dir_name(self) -> str:

@@ -19,11 +19,11 @@ class BenchReceiver(OtlpReceiver):
     receiver on the same two cores; the completeness phase decodes everything.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, port: int) -> None:
         self.decoding = True
         self.discarded_requests = 0
         self.discarded_bytes = 0
-        super().__init__()
+        super().__init__(port=port)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per export
 
     def _app(self, environ, start_response):

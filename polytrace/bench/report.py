@@ -50,6 +50,11 @@ def summarize(results: dict) -> dict:
             mode: {p: _spread([runs[k]["latency"]["latency_ms"][p] for k in pairs]) for p in ("p50", "p90", "p99")}
             for mode, runs in (("untraced", untraced), ("traced", traced))
         },
+        "cpu_ms_per_request": {
+            mode: {name: _spread([runs[k].get("cpu_ms_per_request", {}).get(name) for k in pairs])
+                   for name in sorted({n for k in pairs for n in runs[k].get("cpu_ms_per_request", {})})}
+            for mode, runs in (("untraced", untraced), ("traced", traced))
+        },
         "startup_s": {
             "untraced": _startup(list(untraced.values())),
             "traced": _startup(list(traced.values())),
@@ -114,6 +119,8 @@ def markdown(results: dict) -> str:
         f"Load generator: {results['tools']['load_generator']} (pinned to the last core). "
         f"{s['pairs']} untraced/traced pair(s), alternating; figures are medians with min–max over pairs.",
         "",
+        *([f"Note: {results['note']}", ""] if results.get("note") else []),
+        *([f"**Stopped early**: {results['error']}", ""] if results.get("error") else []),
         "## Tracing overhead, `GET /products/{1..3}` through the whole chain",
         "",
         "| figure | untraced | traced | traced / untraced | target |",
@@ -129,6 +136,15 @@ def markdown(results: dict) -> str:
     if s["throughput_req_s"]["traced_viewer"] is not None:
         lines.append(f"| max throughput exporting to the bundled viewer (one run) | | "
                      f"{s['throughput_req_s']['traced_viewer']:.0f} | | |")
+    cpu = s.get("cpu_ms_per_request") or {}
+    if cpu.get("traced"):
+        lines += ["", "CPU milliseconds per request during the throughput phase (process trees; *machine busy* is "
+                  "every process on the machine, oha and anything else included):", "",
+                  "| component | untraced | traced | traced / untraced |", "|---|---|---|---|"]
+        for name in cpu["traced"]:
+            u, t = cpu["untraced"].get(name), cpu["traced"][name]
+            ratio = t["median"] / u["median"] if u and u["median"] else None
+            lines.append(f"| {name} | {_fmt(u)} | {_fmt(t)} | {f'{ratio:.2f}' if ratio else '–'} |")
     lines += ["", "Traced runs export to the bench's receiver, which acknowledges without decoding in this phase; "
               "the viewer row includes Zipkin and the OTLP bridge on the same cores.", ""]
     c = s["completeness"]

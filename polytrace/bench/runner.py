@@ -39,7 +39,7 @@ def machine() -> dict:
     }
 
 
-def run(plan: Plan, out_root: Path, echo) -> Path:
+def run(plan: Plan, out_root: Path, echo, note: str | None = None) -> Path:
     started = dt.datetime.now(dt.UTC)
     out = out_root / started.strftime("%Y%m%dT%H%M%SZ")
     out.mkdir(parents=True, exist_ok=True)
@@ -49,36 +49,44 @@ def run(plan: Plan, out_root: Path, echo) -> Path:
         "mode": "quick" if plan.quick else "full",
         "machine": machine(),
         "plan": {k: v for k, v in plan.__dict__.items()},
-        "tools": {"load_generator": f"oha {load.OHA_VERSION}", "oha_path": load.oha_binary()},
+        "tools": {"load_generator": load.oha_version(), "oha_path": load.oha_binary()},
         "runs": [],
+        "note": note,
     }
-    receiver = BenchReceiver().start()
-    rate = plan.rate
+    receiver = BenchReceiver(plan.capture_port).start()
     try:
-        for pair in range(1, plan.pairs + 1):
-            for traced in (False, True):
-                last = pair == plan.pairs and traced
-                echo(f"pair {pair}/{plan.pairs}: {'traced' if traced else 'untraced'} stack")
-                stack = BenchStack(plan, tracing=traced, otlp_endpoint=receiver.endpoint if traced else None,
-                                   echo=echo)
-                entry, measured_max = _ab_run(plan, stack, receiver, rate, pair, traced,
-                                              sustained=last, echo=echo)
-                if rate is None and not traced:
-                    rate = max(1.0, round(measured_max / 2))
-                    echo(f"  fixed rate for latency: {rate:g} req/s (half the untraced maximum)")
-                results["runs"].append(entry)
-        if plan.viewer_stack:
-            echo("traced stack with the bundled viewer (Zipkin + OTLP bridge)")
-            stack = BenchStack(plan, tracing=True, otlp_endpoint=None, echo=echo)
-            entry, _ = _ab_run(plan, stack, receiver, rate, 0, True, sustained=False, echo=echo, viewer=True)
-            results["runs"].append(entry)
+        _phases(plan, receiver, results, echo)
+    except Exception as exc:  # the report of what was measured is still written
+        results["error"] = f"{type(exc).__name__}: {exc}"
+        echo(f"stopped early: {results['error']}")
     finally:
         receiver.stop()
     results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["summary"] = report.summarize(results)
     report.write(results, out)
+    if "error" in results:
+        raise PolytraceError(f"bench stopped early ({results['error']}); partial results in {out}")
     return out
+
+
+def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo) -> None:
+    rate = plan.rate
+    for pair in range(1, plan.pairs + 1):
+        for traced in (False, True):
+            last = pair == plan.pairs and traced
+            echo(f"pair {pair}/{plan.pairs}: {'traced' if traced else 'untraced'} stack")
+            stack = BenchStack(plan, tracing=traced, otlp_endpoint=receiver.endpoint if traced else None, echo=echo)
+            entry, measured_max = _ab_run(plan, stack, receiver, rate, pair, traced, sustained=last, echo=echo)
+            if rate is None and not traced:
+                rate = max(1.0, round(measured_max / 2))
+                echo(f"  fixed rate for latency: {rate:g} req/s (half the untraced maximum)")
+            results["runs"].append(entry)
+    if plan.viewer_stack:
+        echo("traced stack with the bundled viewer (Zipkin + OTLP bridge)")
+        stack = BenchStack(plan, tracing=True, otlp_endpoint=None, echo=echo)
+        entry, _ = _ab_run(plan, stack, receiver, rate, 0, True, sustained=False, echo=echo, viewer=True)
+        results["runs"].append(entry)
 
 
 def _ab_run(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: float | None, pair: int,
@@ -103,8 +111,10 @@ def _ab_run(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: float 
         entry["memory_idle"] = stack.memory()
         receiver.decoding = False
         load.run_oha(port, duration_s=plan.warmup_s, connections=plan.concurrency)
+        cpu_before = stack.cpu_seconds()
         throughput = load.run_oha(port, duration_s=plan.throughput_s, connections=plan.concurrency)
         entry["throughput"] = throughput
+        entry["cpu_ms_per_request"] = _cpu_per_request(cpu_before, stack.cpu_seconds(), throughput["requests"])
         echo(f"  throughput: {throughput['ok_per_s']} req/s (200 OK) at {plan.concurrency} connections")
         fixed = rate if rate is not None else max(1.0, round(throughput["ok_per_s"] / 2))
         latency = load.run_oha(port, duration_s=plan.latency_s, connections=plan.latency_connections, rate=fixed)
@@ -120,10 +130,20 @@ def _ab_run(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: float 
     return entry, throughput["ok_per_s"]
 
 
+def _cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
+    """CPU milliseconds each component spent per request of the throughput phase ("machine busy": all of it)."""
+    if not requests:
+        return {}
+    per = {name: round(1000 * (after[name] - before[name]) / requests, 3) for name in after if name in before}
+    per["stack total"] = round(sum(v for k, v in per.items() if k != "machine busy"), 3)
+    return per
+
+
 def _sustained(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: float, traced_max: float,
                echo) -> dict:
     """A fixed rate for plan.sustained_s, every response's trace followed until complete."""
-    rate = min(rate, max(1.0, round(0.8 * traced_max)))
+    if plan.rate is None:  # a rate given on the command line is kept, even past saturation
+        rate = min(rate, max(1.0, round(0.8 * traced_max)))
     echo(f"  sustained: {rate:g} req/s for {plan.sustained_s:g} s, every trace followed")
     receiver.clear()
     receiver.decoding = True

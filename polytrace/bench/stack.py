@@ -112,6 +112,30 @@ class BenchStack:
         result["total"] = {key: round(sum(v[key] for v in result.values()), 1) for key in ("rss_mib", "pss_mib")}
         return result
 
+    # ---- CPU -----------------------------------------------------------------------------------
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used so far by each component's process tree, and by the machine."""
+        result = {}
+        for status in self.engine.status():
+            if not status.pid:
+                continue
+            total = 0.0
+            try:
+                root = psutil.Process(status.pid)
+                for process in [root, *root.children(recursive=True)]:
+                    try:
+                        times = process.cpu_times()
+                    except psutil.NoSuchProcess:
+                        continue
+                    total += times.user + times.system + times.children_user + times.children_system
+            except psutil.NoSuchProcess:
+                continue
+            result[status.name] = total
+        machine = psutil.cpu_times()
+        result["machine busy"] = machine.user + machine.system + machine.nice + machine.irq + machine.softirq
+        return result
+
     # ---- logs ----------------------------------------------------------------------------------
 
     def mark_logs(self) -> None:
