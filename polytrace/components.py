@@ -74,6 +74,8 @@ def service_env(settings: Settings, service: str, passwords: Mapping[str, str]) 
         env |= {
             "PRICING_URL": f"http://127.0.0.1:{ports['pricing']}",
             "STOCK_URL": f"http://127.0.0.1:{ports['stock']}",
+            # The Java agent copies this baggage entry onto every span, as the other services do.
+            "OTEL_JAVA_EXPERIMENTAL_SPAN_ATTRIBUTES_COPY_FROM_BAGGAGE_INCLUDE": "app.session",
         }
     if settings.debug_endpoints:
         env["POLYTRACE_DEBUG_ENDPOINTS"] = "1"
@@ -92,11 +94,7 @@ def _service_command(settings: Settings, service: str) -> tuple[str, ...]:
         preload = ("--require", "./dist/telemetry.js") if settings.tracing else ()
         return ("node", *preload, "dist/main.js")
     jar, agent = outputs
-    # The agent's contrib BaggageSpanProcessor: copy the `app.session` baggage entry onto spans.
-    agent_flag = (
-        (f"-javaagent:{agent}", "-Dotel.java.experimental.span-attributes.copy-from-baggage.include=app.session")
-        if settings.tracing else ()
-    )
+    agent_flag = (f"-javaagent:{agent}",) if settings.tracing else ()
     jvm = ("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto")
     return ("java", *jvm, *agent_flag, "-jar", str(jar))
 

@@ -83,6 +83,8 @@ polytrace/components.py), with in-cluster addresses. tests/deploy compares the t
   value: {{ printf "http://pricing:%v" $root.Values.services.pricing.port | quote }}
 - name: STOCK_URL
   value: {{ printf "http://stock:%v" $root.Values.services.stock.port | quote }}
+- name: OTEL_JAVA_EXPERIMENTAL_SPAN_ATTRIBUTES_COPY_FROM_BAGGAGE_INCLUDE
+  value: "app.session"
 {{- end }}
 {{- end -}}
 
