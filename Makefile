@@ -7,7 +7,7 @@ SERVICES := pricing stock analytics catalog
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/polytrace/target/stock
 export CARGO_BUILD_JOBS ?= 2
 
-.PHONY: run up down status logs deps build test unit-tests e2e deploy-checks lint bench clean
+.PHONY: run up down status logs deps build test unit-tests e2e deploy-checks lint bench bench-deps clean
 
 run: deps $(VENV)/.installed       ## build what is stale and run the stack in the foreground
 	$(POLYTRACE) up
@@ -26,7 +26,7 @@ deps:                              ## system packages (apt) and toolchain checks
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -e '.[test]'
+	$(VENV)/bin/pip install -q --disable-pip-version-check -e '.[test,bench]'
 	touch $@
 
 build: deps $(VENV)/.installed
@@ -44,13 +44,24 @@ unit-tests: build
 	cd services/analytics && npm test
 	cd services/catalog && mvn -q -B test
 
-e2e: build
+e2e: build bench-deps               # the suite includes the quick benchmark's harness test
 	$(PYTEST) -q tests --ignore=tests/deploy
 
 deploy-checks: $(VENV)/.installed  ## Dockerfiles, compose, Helm chart: static checks (no Docker engine)
 	deploy/tools.sh >/dev/null
 	$(PYTEST) -q tests/deploy
 
+OHA_VERSION := $(shell sed -n 's/^OHA_VERSION = "\(.*\)"/\1/p' polytrace/bench/load.py)
+OHA := $(HOME)/.cargo/bin/oha
+
+bench: build bench-deps            ## tracing overhead, trace completeness, startup, memory (QUICK=1: harness check, ~1 min)
+	$(POLYTRACE) bench $(if $(QUICK),--quick)
+
+bench-deps: $(VENV)/.installed $(OHA)
+
+$(OHA):                            # the load generator, compiled once into ~/.cargo/bin (~5 min on 2 cores)
+	env -u CARGO_TARGET_DIR cargo install --locked oha@$(OHA_VERSION)
+
 clean:
 	-$(POLYTRACE) down
-	rm -rf .run .run-test
+	rm -rf .run .run-test .run-test-viewer .run-bench*

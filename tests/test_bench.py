@@ -8,22 +8,9 @@ import json
 import subprocess
 import sys
 
-import pytest
-
-from polytrace.bench.load import oha_binary
-from polytrace.errors import PolytraceError
 from tests.stack import ROOT
 
 
-def _oha_installed() -> bool:
-    try:
-        oha_binary()
-    except PolytraceError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _oha_installed(), reason="oha is not installed (`make bench-deps`)")
 def test_quick_bench_writes_results_summary_and_charts(tmp_path):
     result = subprocess.run(
         # Shifted ports and run directory: a full `make bench` may be running on the default block.

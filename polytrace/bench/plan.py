@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# A port block of its own (tests use 2808x, a developer's stack 808x), so a run disturbs neither.
+# A port block of its own (tests use 2808x, a developer's stack 808x), so a run disturbs neither;
+# below 32768, so the kernel never hands one of them out as a client's ephemeral port.
 BENCH_PORTS: dict[str, int] = {
-    "catalog": 38080,
-    "pricing": 38081,
-    "stock": 38082,
-    "analytics": 38083,
-    "postgres": 35432,
-    "mosquitto": 31883,
-    "viewer": 36686,
-    "otlp": 34318,
+    "catalog": 22080,
+    "pricing": 22081,
+    "stock": 22082,
+    "analytics": 22083,
+    "postgres": 22432,
+    "mosquitto": 22883,
+    "viewer": 22686,
+    "otlp": 22318,
 }
 
 # The bench's own OTLP receiver, on a fixed port of the block: a random one may be a port above.
-CAPTURE_PORT = 34319
+CAPTURE_PORT = 22319
 
 PRODUCT_IDS = (1, 2, 3)
 
