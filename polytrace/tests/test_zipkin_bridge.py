@@ -19,6 +19,13 @@ from polytrace.zipkin_bridge import Bridge
 TRACE = bytes(range(1, 17))
 
 
+def serve(app):
+    """A WSGI app on a free loopback port, in a background thread; returns the server and its URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}"
+
+
 def export_request() -> ExportTraceServiceRequest:
     message = ExportTraceServiceRequest()
     resource_spans = message.resource_spans.add()
@@ -50,18 +57,16 @@ def zipkin():
         received.extend(json.loads(request.get_data()))
         return Response(status=202)
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", received
+    server, url = serve(app)
+    yield url, received
     server.shutdown()
 
 
 @pytest.fixture
 def bridge(zipkin):
-    url, received = zipkin
-    server = make_server("127.0.0.1", 0, Bridge(url).app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", received
+    zipkin_url, received = zipkin
+    server, url = serve(Bridge(zipkin_url).app)
+    yield url, received
     server.shutdown()
 
 
@@ -99,10 +104,8 @@ def test_garbage_is_a_400_and_nothing_is_forwarded(bridge):
 
 
 def test_zipkin_down_is_a_retryable_503():
-    server = make_server("127.0.0.1", 0, Bridge("http://127.0.0.1:9").app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server, url = serve(Bridge("http://127.0.0.1:9").app)
     try:
-        url = f"http://127.0.0.1:{server.server_port}"
         response = requests.post(f"{url}/v1/traces", data=export_request().SerializeToString(),
                                  headers={"Content-Type": "application/x-protobuf"}, timeout=10)
         assert response.status_code == 503
