@@ -4,7 +4,7 @@ import psutil
 import pytest
 
 from polytrace.ports import port_is_free
-from tests.otlp import OtlpReceiver
+from polytrace.receiver import OtlpReceiver
 from tests.stack import Stack
 
 

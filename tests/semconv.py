@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from tests.otlp import Span
+from polytrace.otlp import Span
 
 FILE = Path(__file__).with_name("semconv.yaml")
 _TYPES = {"int": int, "str": str, "float": float, "bool": bool}

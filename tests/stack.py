@@ -10,9 +10,10 @@ from pathlib import Path
 
 import requests
 
+from polytrace.golden import missing_parts
+from polytrace.otlp import Span
+from polytrace.receiver import OtlpReceiver
 from polytrace.wait import poll_until
-from tests.expectations import missing_parts
-from tests.otlp import OtlpReceiver, Span
 
 ROOT = Path(__file__).resolve().parent.parent
 

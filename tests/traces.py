@@ -7,7 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.otlp import Span
+from polytrace.golden import ancestors, is_descendant
+from polytrace.otlp import Span
+
+__all__ = ["TraceParent", "ancestors", "is_descendant", "matching", "one", "orphans", "parse_traceresponse"]
 
 
 @dataclass(frozen=True)
@@ -47,20 +50,6 @@ def one(spans: Iterable[Span], **criteria: Any) -> Span:
     found = matching(spans, **criteria)
     assert len(found) == 1, f"expected exactly one span with {criteria}, found {found} in {spans}"
     return found[0]
-
-
-def ancestors(trace: list[Span], span: Span) -> list[Span]:
-    by_id = {s.span_id: s for s in trace}
-    chain = []
-    current = by_id.get(span.parent_span_id)
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = by_id.get(current.parent_span_id)
-    return chain
-
-
-def is_descendant(trace: list[Span], descendant: Span, ancestor: Span) -> bool:
-    return ancestor in ancestors(trace, descendant)
 
 
 def orphans(trace: list[Span], allowed_parents: Iterable[str] = ()) -> list[Span]:

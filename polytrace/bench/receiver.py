@@ -1,4 +1,4 @@
-"""The suite's OTLP receiver, plus a discard switch and a way to forget what it holds."""
+"""The OTLP receiver (polytrace/receiver.py), plus a discard switch and a way to forget what it holds."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ import logging
 
 from werkzeug.wrappers import Request, Response
 
-from polytrace.bench.traces import test_helpers
 from polytrace.otlp import response_body
-
-OtlpReceiver, _, _ = test_helpers()
+from polytrace.receiver import OtlpReceiver
 
 
 class BenchReceiver(OtlpReceiver):

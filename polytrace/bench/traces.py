@@ -1,36 +1,21 @@
-"""Following traces to completeness, with the end-to-end suite's receiver and golden-trace expectation.
-
-Nothing here decodes OTLP: tests/otlp.py's OtlpReceiver (on polytrace/otlp.py) receives, and
-tests/expectations.py says whether a trace is the complete `product_request` golden trace.
-"""
+"""Following traces to completeness: polytrace/golden.py says when a trace is the complete golden one."""
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections import Counter
 
-from polytrace.config import ROOT
+from polytrace.golden import missing_parts
+from polytrace.wait import poll_until
 
 EXPECTATION = "product_request"
-
-
-def test_helpers():
-    """tests/ is not part of the installed package: the bench runs from a work tree, like the suite."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from tests.expectations import expectations, missing_parts
-    from tests.otlp import OtlpReceiver
-
-    return OtlpReceiver, missing_parts, expectations
 
 
 class Completeness:
     """Watches trace ids as responses arrive; records when each trace became complete."""
 
     def __init__(self, receiver, ports: dict[str, int], interval: float = 0.2):
-        _, self._missing_parts, _ = test_helpers()
         self.receiver = receiver
         self.ports = ports
         self.interval = interval
@@ -50,7 +35,7 @@ class Completeness:
             self.answered[trace_id] = at
 
     def missing(self, trace_id: str) -> list[str]:
-        return self._missing_parts(self.receiver.trace(trace_id), EXPECTATION, self.ports)
+        return missing_parts(self.receiver.trace(trace_id), EXPECTATION, self.ports)
 
     def pending(self) -> list[str]:
         with self._lock:
@@ -68,7 +53,7 @@ class Completeness:
             if len(spans) == self._seen_len.get(trace_id, -1):
                 continue
             self._seen_len[trace_id] = len(spans)
-            if spans and not self._missing_parts(spans, EXPECTATION, self.ports):
+            if spans and not missing_parts(spans, EXPECTATION, self.ports):
                 with self._lock:
                     self.completed[trace_id] = now
 
@@ -94,9 +79,6 @@ def span_census(receiver, trace_ids: list[str]) -> Counter:
 
 def wait_complete(receiver, ports: dict[str, int], trace_id: str, timeout: float = 60.0) -> float:
     """Seconds until trace_id is complete (polled every 50 ms); raises WaitTimeout."""
-    from polytrace.wait import poll_until
-
-    _, missing_parts, _ = test_helpers()
     started = time.monotonic()
     poll_until(lambda: (trace := receiver.trace(trace_id)) and not missing_parts(trace, EXPECTATION, ports),
                f"trace {trace_id} to be complete", timeout, interval=0.05)

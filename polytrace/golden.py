@@ -1,4 +1,7 @@
-"""Checks a captured trace against tests/expectations.yaml."""
+"""Whether a captured trace is complete: the expectations of tests/expectations.yaml.
+
+The end-to-end suite asserts them; the benchmark counts the traces that meet the golden one.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +12,29 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from tests.otlp import Span
-from tests.traces import is_descendant
+from polytrace.config import ROOT
+from polytrace.otlp import Span
 
-FILE = Path(__file__).with_name("expectations.yaml")
+FILE = ROOT / "tests" / "expectations.yaml"
 
 
 @cache
-def expectations() -> dict[str, Any]:
-    return yaml.safe_load(FILE.read_text())
+def expectations(path: Path = FILE) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text())
+
+
+def ancestors(trace: list[Span], span: Span) -> list[Span]:
+    by_id = {s.span_id: s for s in trace}
+    chain = []
+    current = by_id.get(span.parent_span_id)
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = by_id.get(current.parent_span_id)
+    return chain
+
+
+def is_descendant(trace: list[Span], descendant: Span, ancestor: Span) -> bool:
+    return ancestor in ancestors(trace, descendant)
 
 
 def _matches(span: Span, rule: dict[str, Any], ports: dict[str, int]) -> bool:
@@ -45,8 +62,3 @@ def missing_parts(trace: list[Span], name: str, ports: dict[str, int]) -> list[s
         if not any(is_descendant(trace, d, a) for a in found[ancestor] for d in found[descendant]):
             problems.append(f"{descendant} is not below {ancestor}")
     return problems
-
-
-def assert_trace(trace: list[Span], name: str, ports: dict[str, int]) -> None:
-    problems = missing_parts(trace, name, ports)
-    assert not problems, f"trace does not match {name}:\n  " + "\n  ".join(problems) + f"\nspans: {trace}"

@@ -1,4 +1,4 @@
-"""An in-process OTLP/HTTP trace receiver for the end-to-end suite.
+"""An in-process OTLP/HTTP trace receiver: the end-to-end suite's and the benchmark's.
 
 Accepts protobuf and JSON bodies, gzip or not, with Content-Length or chunked (the JS exporter
 sends chunked bodies), and keeps every span it decoded.
