@@ -54,8 +54,8 @@ deploy-checks: $(VENV)/.installed  ## Dockerfiles, compose, Helm chart: static c
 OHA_VERSION := $(shell sed -n 's/^OHA_VERSION = "\(.*\)"/\1/p' polytrace/bench/load.py)
 OHA := $(HOME)/.cargo/bin/oha
 
-bench: build bench-deps            ## tracing overhead, trace completeness, startup, memory (QUICK=1: harness check, ~1 min)
-	$(POLYTRACE) bench $(if $(QUICK),--quick)
+bench: build bench-deps            ## tracing overhead, trace completeness, startup, memory (QUICK=1: harness check, ~1.5 min; COLD=1: clean clone → first trace)
+	$(POLYTRACE) bench $(if $(QUICK),--quick) $(if $(COLD),--cold)
 
 bench-deps: $(VENV)/.installed $(OHA)
 

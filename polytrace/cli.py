@@ -197,23 +197,34 @@ def start(component: str) -> None:
 @cli.command()
 @click.option("--quick", is_flag=True,
               help="A few seconds per phase and one pair: proves the harness, not the figures.")
+@click.option("--cold", is_flag=True,
+              help="Instead: clone the last commit with empty caches and time it to its first complete trace "
+                   "(downloads everything; ~10 min).")
 @click.option("--pairs", type=int, help="Untraced/traced pairs, alternating (full mode: 3).")
 @click.option("--sustained", "sustained_s", type=float, metavar="SECONDS",
               help="Length of the completeness phase (full mode: 60).")
 @click.option("--rate", type=float, help="Fixed request rate for latency and completeness (default: half the "
-                                         "untraced maximum).")
+                                         "median untraced maximum).")
 @click.option("--otel", "otel_env", multiple=True, metavar="NAME=VALUE",
               help="Extra variable for the traced services, to try a setting (e.g. OTEL_BSP_MAX_QUEUE_SIZE=8192).")
 @click.option("--port-shift", type=int, default=0, envvar="POLYTRACE_BENCH_PORT_SHIFT", show_default=True,
-              help="Added to every bench port (38080…, PostgreSQL 35432, MQTT 31883) and names its own run "
+              help="Added to every bench port (22080…, PostgreSQL 22432, MQTT 22883) and names its own run "
                    "directory, so two runs do not collide [env: POLYTRACE_BENCH_PORT_SHIFT].")
 @click.option("--out", type=click.Path(path_type=Path), help="Results folder [default: bench/results].")
 @click.option("--note", help="A line for summary.md, e.g. what else ran on the machine.")
-def bench(quick: bool, pairs: int | None, sustained_s: float | None, rate: float | None,
+def bench(quick: bool, cold: bool, pairs: int | None, sustained_s: float | None, rate: float | None,
           otel_env: tuple[str, ...], port_shift: int, out: Path | None, note: str | None) -> None:
     """Measure tracing overhead, trace completeness, startup and memory on this machine (bench/README.md)."""
     from polytrace.bench import plan as bench_plan
     from polytrace.bench import runner
+
+    if cold:
+        from polytrace.bench.cold import run_cold
+
+        folder = run_cold(out or runner.DEFAULT_OUT, echo=lambda message: console.out(message, highlight=False))
+        click.echo((folder / "summary.md").read_text())
+        console.print(f"results: {folder}")
+        return
 
     extra = dict(_parse_assignment(value) for value in otel_env)
     plan = bench_plan.Plan.make(quick, pairs=pairs, sustained_s=sustained_s, rate=rate, otel_env=extra or None,

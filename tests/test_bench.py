@@ -3,7 +3,6 @@ timings on a shared two-core machine say nothing about correctness (DESIGN §8).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -21,8 +20,9 @@ def test_quick_bench_writes_results_summary_and_charts(tmp_path):
     [folder] = [p for p in tmp_path.iterdir() if p.is_dir()]
     results = json.loads((folder / "results.json").read_text())
 
-    assert results["schema"] == "polytrace-bench/1" and results["mode"] == "quick"
-    assert {"cores", "ram_gib"} <= set(results["machine"])
+    assert results["schema"] == "polytrace-bench/2" and results["mode"] == "quick"
+    assert {"cores", "ram_gib", "cpu_busy_before_pct"} <= set(results["machine"])
+    assert results["latency_rate"]["req_s"] >= 1
     assert [(r["pair"], r["tracing"]) for r in results["runs"]] == [(1, False), (1, True)]
     for run in results["runs"]:
         assert {"startup_s", "memory_idle", "memory_loaded", "throughput", "latency", "cpu_ms_per_request"} <= set(run)
@@ -35,14 +35,17 @@ def test_quick_bench_writes_results_summary_and_charts(tmp_path):
     sustained = traced["sustained"]
     assert {"complete_share", "spans_dropped", "spans_dropped_by_span", "sdk_drop_messages",
             "trace_delay_s", "ok_with_trace_id"} <= set(sustained)
+    shutdown = traced["shutdown"]
+    assert {"spans_lost", "spans_lost_by_span", "expected_spans", "down_s", "sdk_drop_messages"} <= set(shutdown)
+    assert shutdown["ok_with_trace_id"] > 0 and shutdown["expected_spans"] > 0
     summary = results["summary"]
     assert {"traced_over_untraced", "throughput_req_s", "latency_ms", "startup_s", "memory_mib",
-            "completeness"} <= set(summary)
+            "completeness", "shutdown", "latency_rate_req_s"} <= set(summary)
     assert set(summary["traced_over_untraced"]) == {"throughput", "p50", "p90", "p99"}
 
     text = (folder / "summary.md").read_text()
-    assert "Tracing overhead" in text and "Trace completeness" in text and "Memory" in text
+    for section in ("Tracing overhead", "Trace completeness", "`polytrace down` right after load", "Startup", "Memory"):
+        assert section in text, section
     assert text.strip() in result.stdout
-    if importlib.util.find_spec("matplotlib"):
-        for chart in ("throughput.png", "latency.png", "startup.png", "memory.png"):
-            assert (folder / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", chart
+    for chart in ("throughput.png", "latency.png", "startup.png", "memory.png"):  # matplotlib: the bench extra
+        assert (folder / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", chart

@@ -29,8 +29,9 @@ class Plan:
     pairs: int  # untraced/traced pairs, alternating A/B/A/B
     warmup_s: float  # untimed load after each `up` (the JVM and the pools warm up)
     throughput_s: float  # closed loop at `concurrency`: the maximum throughput
-    latency_s: float  # open loop at half the untraced maximum: p50/p90/p99
+    latency_s: float  # open loop at half the median untraced maximum: p50/p90/p99
     sustained_s: float  # fixed rate, every trace followed to completeness
+    shutdown_load_s: float  # load just before `polytrace down`: are the spans in flight lost?
     concurrency: int = 16
     latency_connections: int = 32
     sustained_workers: int = 32
@@ -56,8 +57,9 @@ class Plan:
     def make(cls, quick: bool, **overrides) -> Plan:
         if quick:
             base = cls(quick=True, pairs=1, warmup_s=1, throughput_s=3, latency_s=3, sustained_s=4,
-                       trace_grace_s=10, viewer_stack=False)
+                       shutdown_load_s=2, trace_grace_s=10, viewer_stack=False)
         else:
-            base = cls(quick=False, pairs=3, warmup_s=10, throughput_s=15, latency_s=15, sustained_s=60)
+            base = cls(quick=False, pairs=3, warmup_s=10, throughput_s=15, latency_s=30, sustained_s=60,
+                       shutdown_load_s=10)
         values = {k: v for k, v in overrides.items() if v is not None}
         return cls(**{**base.__dict__, **values})

@@ -22,7 +22,13 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 def _runs(results: dict, *, tracing: bool, backend: str | None = "any") -> list[dict]:
-    return [r for r in results["runs"] if r["tracing"] == tracing and (backend == "any" or r["backend"] == backend)]
+    """Runs that got as far as their maximum (a run stopped early may have less)."""
+    return [r for r in results["runs"] if r["tracing"] == tracing and "throughput" in r
+            and (backend == "any" or r["backend"] == backend)]
+
+
+def _latency(run: dict, percentile: str) -> float | None:
+    return run.get("latency", {}).get("latency_ms", {}).get(percentile)
 
 
 def summarize(results: dict) -> dict:
@@ -34,9 +40,9 @@ def summarize(results: dict) -> dict:
         u, t = untraced[pair], traced[pair]
         ratios["throughput"].append(_ratio(t["throughput"]["ok_per_s"], u["throughput"]["ok_per_s"]))
         for p in ("p50", "p90", "p99"):
-            ratios[p].append(_ratio(t["latency"]["latency_ms"][p], u["latency"]["latency_ms"][p]))
+            ratios[p].append(_ratio(_latency(t, p), _latency(u, p)))
     sustained = next((r["sustained"] for r in results["runs"] if "sustained" in r), None)
-    viewer = next((r for r in results["runs"] if r["backend"] == "viewer"), None)
+    viewer = next((r for r in results["runs"] if r["backend"] == "viewer" and "throughput" in r), None)
     summary = {
         "pairs": len(pairs),
         "traced_over_untraced": {name: _spread(values) for name, values in ratios.items()},
@@ -45,9 +51,11 @@ def summarize(results: dict) -> dict:
             "traced": _spread([traced[p]["throughput"]["ok_per_s"] for p in pairs]),
             "traced_viewer": viewer["throughput"]["ok_per_s"] if viewer else None,
         },
-        "latency_rate_req_s": untraced[pairs[0]]["latency"]["target_rate"] if pairs else None,
+        "latency_ms_traced_viewer": viewer["latency"]["latency_ms"] if viewer and "latency" in viewer else None,
+        "latency_rate_req_s": (results.get("latency_rate") or {}).get("req_s"),
+        "latency_rate_from": (results.get("latency_rate") or {}).get("from"),
         "latency_ms": {
-            mode: {p: _spread([runs[k]["latency"]["latency_ms"][p] for k in pairs]) for p in ("p50", "p90", "p99")}
+            mode: {p: _spread([_latency(runs[k], p) for k in pairs]) for p in ("p50", "p90", "p99")}
             for mode, runs in (("untraced", untraced), ("traced", traced))
         },
         "cpu_ms_per_request": {
@@ -67,6 +75,7 @@ def summarize(results: dict) -> dict:
                                             "spans_dropped_by_span", "incomplete_by_missing_part",
                                             "sdk_drop_messages", "trace_delay_s")
         },
+        "shutdown": next((r["shutdown"] for r in results["runs"] if "shutdown" in r), None),
     }
     return summary
 
@@ -83,15 +92,15 @@ def _memory(results: dict, untraced: dict, traced: dict, viewer: dict | None) ->
     if untraced:
         last = untraced[max(untraced)]
         columns["untraced idle"] = last.get("memory_idle")
-        columns["untraced after load"] = last.get("memory_loaded")
+        columns["untraced after max load"] = last.get("memory_loaded")
     if traced:
         last = traced[max(traced)]
         columns["traced idle"] = last.get("memory_idle")
-        columns["traced after load"] = last.get("memory_loaded")
+        columns["traced after max load"] = last.get("memory_loaded")
         columns["traced, end of sustained"] = last.get("memory_sustained_end")
     if viewer:
         columns["traced+viewer idle"] = viewer.get("memory_idle")
-        columns["traced+viewer after load"] = viewer.get("memory_loaded")
+        columns["traced+viewer after max load"] = viewer.get("memory_loaded")
     return {name: {component: values["rss_mib"] for component, values in column.items()}
             for name, column in columns.items() if column} | {
         "pss_total": {name: column["total"]["pss_mib"] for name, column in columns.items() if column}}
@@ -115,6 +124,7 @@ def markdown(results: dict) -> str:
         f"# polytrace bench — {results['started_at']} ({results['mode']} mode)",
         "",
         f"Machine: {m['cores']} cores ({m['cpu']}), {m['ram_gib']} GiB RAM, Linux {m['kernel']}; "
+        f"CPU busy before the run {m.get('cpu_busy_before_pct', '–')}%; "
         f"load average at start {m['load_average_at_start']}, at end {m.get('load_average_at_end')}. "
         f"Load generator: {results['tools']['load_generator']} (pinned to the last core). "
         f"{s['pairs']} untraced/traced pair(s), alternating; figures are medians with min–max over pairs.",
@@ -136,6 +146,12 @@ def markdown(results: dict) -> str:
     if s["throughput_req_s"]["traced_viewer"] is not None:
         lines.append(f"| max throughput exporting to the bundled viewer (one run) | | "
                      f"{s['throughput_req_s']['traced_viewer']:.0f} | | |")
+    if s.get("latency_ms_traced_viewer"):
+        viewer_latency = s["latency_ms_traced_viewer"]
+        lines.append(f"| p50 / p99 latency exporting to the bundled viewer, ms (one run) | | "
+                     f"{viewer_latency['p50']} / {viewer_latency['p99']} | | |")
+    lines += ["", f"The latency rate is {s['latency_rate_from'] or 'fixed'}, the same for every stack; "
+              "latency is measured in a second pass on fresh stacks, after all maxima are known."]
     cpu = s.get("cpu_ms_per_request") or {}
     if cpu.get("traced"):
         lines += ["", "CPU milliseconds per request during the throughput phase (process trees; *machine busy* is "
@@ -175,6 +191,24 @@ def markdown(results: dict) -> str:
             lines.append("")
         for name, info in c["sdk_drop_messages"].items():
             lines += [f"{name} log, first lines:", "", *[f"    {line}" for line in info["first"]], ""]
+    d = s.get("shutdown")
+    if d:
+        drops = ", ".join(f"{name}: {info['count']}" for name, info in d["sdk_drop_messages"].items())
+        lines += [
+            f"## `polytrace down` right after load ({d['load_s']:g} s at {d['rate']:g} req/s, then down at once)",
+            "",
+            "| figure | value | target |",
+            "|---|---|---|",
+            f"| spans lost (expected spans of the {d['ok_with_trace_id']} answered requests) | "
+            f"{d['spans_lost']} of {d['expected_spans']} | 0 |",
+            f"| `polytrace down` took, s | {d['down_s']} | |",
+            f"| SDK drop/export-failure log lines | {drops or 'none'} | none |",
+            "",
+        ]
+        if d["spans_lost_by_span"]:
+            lines += ["Where spans were lost (service, kind, name: spans missing):", ""]
+            lines += [f"- {x['service']} {x['kind']} `{x['name']}`: {x['count']}" for x in d["spans_lost_by_span"]]
+            lines.append("")
     lines += ["## Startup (`polytrace up` on a built tree), seconds from its start", "",
               "| component | untraced | traced | traced + viewer |", "|---|---|---|---|"]
     startup = s["startup_s"]
@@ -212,7 +246,7 @@ def charts(results: dict, out: Path) -> list[str]:
 
     s = results["summary"]
     written = []
-    runs = results["runs"]
+    runs = [r for r in results["runs"] if "throughput" in r]
 
     fig, ax = plt.subplots(figsize=(7, 3.5))
     labels = [f"{'T' if r['tracing'] else 'U'}{r['pair'] or ' viewer'}" for r in runs]

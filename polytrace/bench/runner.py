@@ -6,8 +6,10 @@ import datetime as dt
 import os
 import platform
 import statistics
+import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -20,7 +22,8 @@ from polytrace.bench.traces import Completeness, span_census, wait_complete
 from polytrace.config import ROOT
 from polytrace.errors import PolytraceError
 
-SCHEMA = "polytrace-bench/1"
+SCHEMA = "polytrace-bench/2"
+BUSY_WARNING_PCT = 20.0
 
 
 def machine() -> dict:
@@ -36,6 +39,8 @@ def machine() -> dict:
         "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "kernel": platform.release(),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        # The load average lags by minutes; this says whether something else is busy right now.
+        "cpu_busy_before_pct": psutil.cpu_percent(interval=3),
     }
 
 
@@ -53,6 +58,9 @@ def run(plan: Plan, out_root: Path, echo, note: str | None = None) -> Path:
         "runs": [],
         "note": note,
     }
+    if results["machine"]["cpu_busy_before_pct"] > BUSY_WARNING_PCT:
+        echo(f"warning: the machine is {results['machine']['cpu_busy_before_pct']:.0f}% busy before the run; "
+             "the figures will be noisy (stop other work, or say what ran with --note)")
     receiver = BenchReceiver(plan.capture_port).start()
     try:
         _phases(plan, receiver, results, echo)
@@ -71,63 +79,100 @@ def run(plan: Plan, out_root: Path, echo, note: str | None = None) -> Path:
 
 
 def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo) -> None:
-    rate = plan.rate
-    for pair in range(1, plan.pairs + 1):
-        for traced in (False, True):
-            last = pair == plan.pairs and traced
-            echo(f"pair {pair}/{plan.pairs}: {'traced' if traced else 'untraced'} stack")
-            stack = BenchStack(plan, tracing=traced, otlp_endpoint=receiver.endpoint if traced else None, echo=echo)
-            entry, measured_max = _ab_run(plan, stack, receiver, rate, pair, traced, sustained=last, echo=echo)
-            if rate is None and not traced:
-                rate = max(1.0, round(measured_max / 2))
-                echo(f"  fixed rate for latency: {rate:g} req/s (half the untraced maximum)")
-            results["runs"].append(entry)
+    # Pass 1 measures every stack's maximum; pass 2 measures latency at one rate derived from all
+    # untraced maxima, so the rate (and with it the p99 figures) does not hang on a single run.
+    entries: dict[tuple[int, bool], dict] = {}
+    echo("pass 1 of 2: maximum throughput, closed loop")
+    for pair, traced in _ab_order(plan):
+        echo(f"pair {pair}/{plan.pairs}: {'traced' if traced else 'untraced'} stack")
+        entry = entries[pair, traced] = {"pair": pair, "tracing": traced,
+                                          "backend": "capture receiver" if traced else None}
+        results["runs"].append(entry)
+        with _running(plan, receiver, traced, echo) as (stack, startup):
+            entry["startup_s"] = startup
+            entry["memory_idle"] = stack.memory()
+            _throughput(plan, stack, entry, echo)
+
+    rate, origin = _latency_rate(plan, entries)
+    results["latency_rate"] = {"req_s": rate, "from": origin}
+    echo(f"pass 2 of 2: latency, open loop at {rate:g} req/s ({origin})")
+    traced_max = statistics.median(e["throughput"]["ok_per_s"] for (_, traced), e in entries.items() if traced)
+    for pair, traced in _ab_order(plan):
+        echo(f"pair {pair}/{plan.pairs}: {'traced' if traced else 'untraced'} stack")
+        entry = entries[pair, traced]
+        with _running(plan, receiver, traced, echo) as (stack, startup):
+            entry["startup_latency_pass_s"] = startup
+            load.run_oha(stack.ports["catalog"], duration_s=plan.warmup_s, connections=plan.concurrency)
+            entry["latency"] = load.run_oha(stack.ports["catalog"], duration_s=plan.latency_s,
+                                            connections=plan.latency_connections, rate=rate)
+            echo(f"  latency at {rate:g} req/s: {entry['latency']['latency_ms']}")
+            if traced and pair == plan.pairs:
+                sustained_rate = rate if plan.rate else min(rate, max(1.0, round(0.8 * traced_max)))
+                entry["sustained"] = _sustained(plan, stack, receiver, sustained_rate, echo)
+                entry["memory_sustained_end"] = entry["sustained"].pop("memory_end")
+                entry["shutdown"] = _shutdown_after_load(plan, stack, receiver, sustained_rate,
+                                                         entry["sustained"].pop("census"), echo)
+
     if plan.viewer_stack:
         echo("traced stack with the bundled viewer (Zipkin + OTLP bridge)")
-        stack = BenchStack(plan, tracing=True, otlp_endpoint=None, echo=echo)
-        entry, _ = _ab_run(plan, stack, receiver, rate, 0, True, sustained=False, echo=echo, viewer=True)
+        entry = {"pair": 0, "tracing": True, "backend": "viewer"}
         results["runs"].append(entry)
+        with _running(plan, receiver, True, echo, viewer=True) as (stack, startup):
+            entry["startup_s"] = startup
+            entry["memory_idle"] = stack.memory()
+            _throughput(plan, stack, entry, echo)
+            entry["latency"] = load.run_oha(stack.ports["catalog"], duration_s=plan.latency_s,
+                                            connections=plan.latency_connections, rate=rate)
+            echo(f"  latency at {rate:g} req/s: {entry['latency']['latency_ms']}")
 
 
-def _ab_run(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: float | None, pair: int,
-            traced: bool, *, sustained: bool, echo, viewer: bool = False) -> tuple[dict, float]:
-    port = stack.ports["catalog"]
-    entry: dict = {"pair": pair, "tracing": traced, "backend": "viewer" if viewer else
-                   ("capture receiver" if traced else None)}
+def _ab_order(plan: Plan) -> list[tuple[int, bool]]:
+    """Untraced, traced, untraced, traced…: slow drifts of the machine fall on both sides."""
+    return [(pair, traced) for pair in range(1, plan.pairs + 1) for traced in (False, True)]
+
+
+def _latency_rate(plan: Plan, entries: dict[tuple[int, bool], dict]) -> tuple[float, str]:
+    if plan.rate:
+        return plan.rate, "--rate"
+    untraced = [e["throughput"]["ok_per_s"] for (_, traced), e in entries.items() if not traced]
+    return max(1.0, round(statistics.median(untraced) / 2)), f"half the median untraced maximum of {len(untraced)}"
+
+
+@contextmanager
+def _running(plan: Plan, receiver: BenchReceiver, traced: bool, echo, *, viewer: bool = False):
+    """A fresh stack, up and answering (traced: its first golden trace complete); down afterwards."""
+    stack = BenchStack(plan, tracing=traced, otlp_endpoint=receiver.endpoint if traced and not viewer else None,
+                       echo=echo)
     stack.prepare()
     receiver.clear()
     receiver.decoding = True
     startup = stack.up()
     try:
-        trace_id = load.first_response(port)
+        trace_id = load.first_response(stack.ports["catalog"])
         if traced and not viewer:
             if trace_id is None:
                 raise PolytraceError("the traced stack answered without a traceresponse header")
             wait_complete(receiver, stack.ports, trace_id)
-        startup["first response" if not traced or viewer else "first complete trace"] = round(
+        startup["first complete trace" if traced and not viewer else "first response"] = round(
             time.monotonic() - stack.reporter.started, 2)
-        entry["startup_s"] = startup
         echo(f"  startup: {startup}")
-        entry["memory_idle"] = stack.memory()
         receiver.decoding = False
-        load.run_oha(port, duration_s=plan.warmup_s, connections=plan.concurrency)
-        cpu_before = stack.cpu_seconds()
-        throughput = load.run_oha(port, duration_s=plan.throughput_s, connections=plan.concurrency)
-        entry["throughput"] = throughput
-        entry["cpu_ms_per_request"] = _cpu_per_request(cpu_before, stack.cpu_seconds(), throughput["requests"])
-        echo(f"  throughput: {throughput['ok_per_s']} req/s (200 OK) at {plan.concurrency} connections")
-        fixed = rate if rate is not None else max(1.0, round(throughput["ok_per_s"] / 2))
-        latency = load.run_oha(port, duration_s=plan.latency_s, connections=plan.latency_connections, rate=fixed)
-        entry["latency"] = latency
-        echo(f"  latency at {fixed:g} req/s: {latency['latency_ms']}")
-        entry["memory_loaded"] = stack.memory()
-        if sustained:
-            entry["sustained"] = _sustained(plan, stack, receiver, fixed, throughput["ok_per_s"], echo)
-            entry["memory_sustained_end"] = entry["sustained"].pop("memory_end")
+        yield stack, startup
     finally:
         receiver.decoding = True
         stack.down()
-    return entry, throughput["ok_per_s"]
+
+
+def _throughput(plan: Plan, stack: BenchStack, entry: dict, echo) -> None:
+    """Warm-up, then the closed-loop maximum, with CPU per request and memory at the end."""
+    port = stack.ports["catalog"]
+    load.run_oha(port, duration_s=plan.warmup_s, connections=plan.concurrency)
+    cpu_before = stack.cpu_seconds()
+    throughput = load.run_oha(port, duration_s=plan.throughput_s, connections=plan.concurrency)
+    entry["throughput"] = throughput
+    entry["cpu_ms_per_request"] = _cpu_per_request(cpu_before, stack.cpu_seconds(), throughput["requests"])
+    entry["memory_loaded"] = stack.memory()
+    echo(f"  throughput: {throughput['ok_per_s']} req/s (200 OK) at {plan.concurrency} connections")
 
 
 def _cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
@@ -139,11 +184,8 @@ def _cpu_per_request(before: dict[str, float], after: dict[str, float], requests
     return per
 
 
-def _sustained(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: float, traced_max: float,
-               echo) -> dict:
+def _sustained(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: float, echo) -> dict:
     """A fixed rate for plan.sustained_s, every response's trace followed until complete."""
-    if plan.rate is None:  # a rate given on the command line is kept, even past saturation
-        rate = min(rate, max(1.0, round(0.8 * traced_max)))
     echo(f"  sustained: {rate:g} req/s for {plan.sustained_s:g} s, every trace followed")
     receiver.clear()
     receiver.decoding = True
@@ -157,7 +199,6 @@ def _sustained(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: flo
             watcher.responded(sent.trace_id, sent.answered)
 
     sampler_done = time.monotonic() + plan.sustained_s - min(2.0, plan.sustained_s / 4)
-    import threading
 
     def sample_memory() -> None:
         while time.monotonic() < sampler_done:
@@ -178,13 +219,9 @@ def _sustained(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: flo
     latencies = sorted((s.answered - s.scheduled) * 1000 for s in ok)
 
     expected = _expected_census(receiver, complete)
-    dropped: Counter = Counter()
+    dropped = _missing_spans(receiver, ids, expected)
     missing_roles: Counter = Counter()
     for trace_id in ids:
-        have = Counter((s.service, s.kind, s.name) for s in receiver.trace(trace_id))
-        for key, count in expected.items():
-            if have[key] < count:
-                dropped[key] += count - have[key]
         if trace_id not in watcher.completed:
             for problem in watcher.missing(trace_id):
                 missing_roles[problem.split(":")[0]] += 1
@@ -202,8 +239,7 @@ def _sustained(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: flo
         "expected_span_census": [{"service": k[0], "kind": k[1], "name": k[2], "count": v}
                                  for k, v in sorted(expected.items())],
         "spans_dropped": sum(dropped.values()),
-        "spans_dropped_by_span": [{"service": k[0], "kind": k[1], "name": k[2], "count": v}
-                                  for k, v in dropped.most_common()],
+        "spans_dropped_by_span": _by_span(dropped),
         "incomplete_by_missing_part": dict(missing_roles.most_common()),
         "sdk_drop_messages": {name: {"count": len(lines), "first": lines[:3]}
                               for name, lines in stack.drop_messages().items()},
@@ -211,10 +247,71 @@ def _sustained(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: flo
         "trace_delay_s": _percentiles(delays, scale=1.0),
         "latency_ms": _percentiles(latencies, scale=1.0),
         "memory_end": memory_end,
+        "census": expected,
     }
     echo(f"  completeness: {result['complete_traces']}/{result['ok_with_trace_id']} complete, "
          f"{result['spans_dropped']} spans dropped, delay p99 {result['trace_delay_s'].get('p99')} s")
     return result
+
+
+def _shutdown_after_load(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: float,
+                         expected: Counter, echo) -> dict:
+    """Load, then `polytrace down` at once: every span of every answered request must still arrive.
+
+    Whatever the batch processors hold at that moment is only exported if each SDK flushes on
+    SIGTERM; the receiver (in this process) outlives the stack.
+    """
+    echo(f"  shutdown: {rate:g} req/s for {plan.shutdown_load_s:g} s, then `polytrace down` at once")
+    receiver.clear()
+    receiver.decoding = True
+    stack.mark_logs()
+    sent = load.SustainedLoad(stack.ports["catalog"], rate, plan.shutdown_load_s, plan.sustained_workers).run()
+    started = time.monotonic()
+    stack.down()
+    down_s = round(time.monotonic() - started, 2)
+    _wait_quiet(receiver)
+    drops = stack.drop_messages()
+    ids = [s.trace_id for s in sent if s.status == 200 and s.trace_id]
+    lost = _missing_spans(receiver, ids, expected)
+    result = {
+        "load_s": plan.shutdown_load_s,
+        "rate": rate,
+        "ok_with_trace_id": len(ids),
+        "down_s": down_s,
+        "expected_spans": sum(expected.values()) * len(ids),
+        "spans_lost": sum(lost.values()),
+        "spans_lost_by_span": _by_span(lost),
+        "sdk_drop_messages": {name: {"count": len(lines), "first": lines[:3]} for name, lines in drops.items()},
+    }
+    echo(f"  shutdown: `down` took {down_s} s; {result['spans_lost']} of {result['expected_spans']} spans lost")
+    return result
+
+
+def _wait_quiet(receiver: BenchReceiver, quiet_s: float = 1.0, timeout_s: float = 10.0) -> None:
+    """Until no span has arrived for quiet_s: exports accepted just before the stack stopped are stored."""
+    deadline = time.monotonic() + timeout_s
+    seen = -1
+    while time.monotonic() < deadline:
+        count = len(receiver.spans())
+        if count == seen:
+            return
+        seen = count
+        time.sleep(quiet_s)
+
+
+def _missing_spans(receiver: BenchReceiver, trace_ids: list[str], expected: Counter) -> Counter:
+    """For each trace id, the expected (service, kind, name) census minus the spans that arrived."""
+    missing: Counter = Counter()
+    for trace_id in trace_ids:
+        have = Counter((s.service, s.kind, s.name) for s in receiver.trace(trace_id))
+        for key, count in expected.items():
+            if have[key] < count:
+                missing[key] += count - have[key]
+    return missing
+
+
+def _by_span(counts: Counter) -> list[dict]:
+    return [{"service": k[0], "kind": k[1], "name": k[2], "count": v} for k, v in counts.most_common()]
 
 
 def _expected_census(receiver, complete: list[str]) -> Counter:
