@@ -47,7 +47,9 @@ def definitions(root: Path) -> dict[str, Build]:
         "viewer": Build(
             name="viewer",
             cwd=root / "infra" / "viewer",
-            steps=(("mvn", "-q", "-B", "package"),),
+            # Maven's ${user.home} comes from the password file, not $HOME or XDG_CACHE_HOME: the
+            # folder is passed, so the jar lands where the CLI looks for it.
+            steps=(("mvn", "-q", "-B", "package", f"-Dpolytrace.viewer.dir={CACHE / 'viewer'}"),),
             outputs=(CACHE / "viewer" / "zipkin.jar",),
         ),
         "pricing": Build(

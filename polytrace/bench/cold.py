@@ -113,6 +113,8 @@ def _cold_env(home: Path) -> dict[str, str]:
         "CARGO_HOME": str(home / ".cargo"),
         # The Rust toolchain is the machine's, like the JDK and Node; only the registry cache is new.
         "RUSTUP_HOME": os.environ.get("RUSTUP_HOME", str(real_home / ".rustup")),
+        # Java takes user.home from the password file, not $HOME: Maven's ~/.m2 would stay warm.
+        "MAVEN_OPTS": f"{os.environ.get('MAVEN_OPTS', '')} -Duser.home={home}".strip(),
     })
     return env
 
