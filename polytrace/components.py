@@ -123,8 +123,11 @@ def all_components(
                 "-p", str(ports["postgres"]),
                 "-c", "listen_addresses=127.0.0.1",
                 "-c", "unix_socket_directories=",
-                "-c", "shared_buffers=64MB",
-                "-c", "max_connections=150",
+                # Every backend's RSS counts the shared memory it touched: a small cluster keeps that
+                # (and the postmaster) 3 MiB smaller each. 40 covers the services' pools (28 at most)
+                # plus a few admin sessions; the data set is a few pages.
+                "-c", "shared_buffers=16MB",
+                "-c", "max_connections=40",
                 "-c", "synchronous_commit=off",
             ),
             cwd=run / "postgres",

@@ -198,7 +198,7 @@ impl Config {
     fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(lookup);
         let acquire_ms: u64 = env.parsed("STOCK_DB_ACQUIRE_TIMEOUT_MS", 2000)?;
-        let pool_max: u32 = env.parsed("STOCK_DB_POOL_MAX", 10)?;
+        let pool_max: u32 = env.parsed("STOCK_DB_POOL_MAX", 4)?;
         if pool_max == 0 {
             return Err(ConfigError::Invalid {
                 name: "STOCK_DB_POOL_MAX",
