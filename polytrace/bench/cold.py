@@ -41,6 +41,7 @@ def run_cold(out_root: Path, echo, keep: bool = False) -> Path:
     out = out_root / (started_at.strftime("%Y%m%dT%H%M%SZ") + "-cold")
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="polytrace-cold-"))
+    work.chmod(0o755)  # run as root, PostgreSQL runs as its own user and must reach the clone's .run/
     home, clone = work / "home", work / "polytrace"
     env = _cold_env(home)
     ports = {name: port + COLD_PORT_SHIFT for name, port in BENCH_PORTS.items()}
