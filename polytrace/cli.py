@@ -200,7 +200,7 @@ def start(component: str) -> None:
 @click.option("--cold", is_flag=True,
               help="Instead: clone the last commit with empty caches and time it to its first complete trace "
                    "(downloads everything; ~10 min).")
-@click.option("--pairs", type=int, help="Untraced/traced pairs, alternating (full mode: 3).")
+@click.option("--pairs", type=int, help="Untraced/traced pairs, alternating (full mode: 5).")
 @click.option("--sustained", "sustained_s", type=float, metavar="SECONDS",
               help="Length of the completeness phase (full mode: 60).")
 @click.option("--rate", type=float, help="Fixed request rate for latency and completeness (default: half the "

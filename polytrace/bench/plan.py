@@ -59,7 +59,7 @@ class Plan:
             base = cls(quick=True, pairs=1, warmup_s=1, throughput_s=3, latency_s=3, sustained_s=4,
                        shutdown_load_s=2, trace_grace_s=10, viewer_stack=False)
         else:
-            base = cls(quick=False, pairs=3, warmup_s=10, throughput_s=15, latency_s=30, sustained_s=60,
+            base = cls(quick=False, pairs=5, warmup_s=10, throughput_s=15, latency_s=30, sustained_s=60,
                        shutdown_load_s=10)
         values = {k: v for k, v in overrides.items() if v is not None}
         return cls(**{**base.__dict__, **values})
