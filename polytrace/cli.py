@@ -212,12 +212,26 @@ def start(component: str) -> None:
                    "directory, so two runs do not collide [env: POLYTRACE_BENCH_PORT_SHIFT].")
 @click.option("--out", type=click.Path(path_type=Path), help="Results folder [default: bench/results].")
 @click.option("--note", help="A line for summary.md, e.g. what else ran on the machine.")
+@click.option("--compare", nargs=2, type=click.Path(path_type=Path, exists=True, file_okay=False),
+              metavar="RUN_A RUN_B", help="Instead: say whether two result folders agree, figure by figure "
+                                          "(exit 1 when they do not).")
 def bench(quick: bool, cold: bool, pairs: int | None, sustained_s: float | None, rate: float | None,
-          otel_env: tuple[str, ...], port_shift: int, out: Path | None, note: str | None) -> None:
+          otel_env: tuple[str, ...], port_shift: int, out: Path | None, note: str | None,
+          compare: tuple[Path, Path] | None) -> None:
     """Measure tracing overhead, trace completeness, startup and memory on this machine (bench/README.md)."""
     from polytrace.bench import plan as bench_plan
     from polytrace.bench import runner
 
+    if compare:
+        from polytrace.bench import compare as bench_compare
+
+        a, b = compare
+        result = bench_compare.compare(bench_compare.load(a), bench_compare.load(b))
+        click.echo(bench_compare.markdown(result, (a.name, b.name)))
+        if not result["agree"]:
+            disagree = ", ".join(result["disagree"]) or "nothing that could be judged"
+            raise PolytraceError(f"{a.name} and {b.name} disagree on: {disagree}")
+        return
     if cold:
         from polytrace.bench.cold import run_cold
 

@@ -20,12 +20,15 @@ def test_quick_bench_writes_results_summary_and_charts(tmp_path):
     [folder] = [p for p in tmp_path.iterdir() if p.is_dir()]
     results = json.loads((folder / "results.json").read_text())
 
-    assert results["schema"] == "polytrace-bench/2" and results["mode"] == "quick"
+    assert results["schema"] == "polytrace-bench/3" and results["mode"] == "quick"
+    assert len(results["tree"]["commit"]) == 40 and isinstance(results["tree"]["changed"], list)
     assert {"cores", "ram_gib", "cpu_busy_before_pct"} <= set(results["machine"])
     assert results["latency_rate"]["req_s"] >= 1
     assert [(r["pair"], r["tracing"]) for r in results["runs"]] == [(1, False), (1, True)]
+    rounds = results["plan"]["rounds"]
     for run in results["runs"]:
         assert {"startup_s", "memory_idle", "memory_loaded", "throughput", "latency", "cpu_ms_per_request"} <= set(run)
+        assert len(run["throughput_slices"]) == len(run["latency_slices"]) == rounds
         assert {"all healthy", "catalog", "postgres"} <= set(run["startup_s"])
         assert set(run["latency"]["latency_ms"]) == {"p50", "p90", "p99"}
         assert {"catalog", "pricing", "stock", "analytics", "postgres", "mosquitto", "total"} <= set(
@@ -38,7 +41,11 @@ def test_quick_bench_writes_results_summary_and_charts(tmp_path):
     shutdown = traced["shutdown"]
     assert {"spans_lost", "spans_lost_by_span", "expected_spans", "down_s", "sdk_drop_messages"} <= set(shutdown)
     assert shutdown["ok_with_trace_id"] > 0 and shutdown["expected_spans"] > 0
+    # The stacks took turns AB, BA: every throughput slice of one stack lies between slices of the other.
+    untraced, traced_run = (sorted(x["at_s"] for x in r["throughput_slices"]) for r in results["runs"])
+    assert untraced[0] < traced_run[0] <= traced_run[1] < untraced[1]
     summary = results["summary"]
+    assert summary["rounds"] == rounds
     assert {"traced_over_untraced", "throughput_req_s", "latency_ms", "startup_s", "memory_mib",
             "completeness", "shutdown", "latency_rate_req_s"} <= set(summary)
     assert set(summary["traced_over_untraced"]) == {"throughput", "p50", "p90", "p99"}

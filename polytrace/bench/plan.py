@@ -20,16 +20,20 @@ BENCH_PORTS: dict[str, int] = {
 # The bench's own OTLP receiver, on a fixed port of the block: a random one may be a port above.
 CAPTURE_PORT = 22319
 
+# The untraced and the traced stack of a pair run side by side: the traced one on the block shifted by this.
+TRACED_SHIFT = 10
+
 PRODUCT_IDS = (1, 2, 3)
 
 
 @dataclass(frozen=True)
 class Plan:
     quick: bool
-    pairs: int  # untraced/traced pairs, alternating A/B/A/B
+    pairs: int  # fresh untraced/traced pairs of stacks, both up at once, per pass
+    rounds: int  # per pair and pass: one slice on each stack, in the order AB, BA, AB, …
     warmup_s: float  # untimed load after each `up` (the JVM and the pools warm up)
-    throughput_s: float  # closed loop at `concurrency`: the maximum throughput
-    latency_s: float  # open loop at half the median untraced maximum: p50/p90/p99
+    throughput_s: float  # one slice, closed loop at `concurrency`: the maximum throughput
+    latency_s: float  # one slice, open loop at half the median untraced maximum: p50/p90/p99
     sustained_s: float  # fixed rate, every trace followed to completeness
     shutdown_load_s: float  # load just before `polytrace down`: are the spans in flight lost?
     concurrency: int = 16
@@ -41,25 +45,25 @@ class Plan:
     otel_env: dict[str, str] = field(default_factory=dict)  # extra OTEL_* for the traced services
     port_shift: int = 0  # added to every bench port, so a second run (the harness test) can run beside one
 
-    @property
-    def ports(self) -> dict[str, int]:
-        return {name: port + self.port_shift for name, port in BENCH_PORTS.items()}
+    def ports(self, traced: bool) -> dict[str, int]:
+        shift = self.port_shift + (TRACED_SHIFT if traced else 0)
+        return {name: port + shift for name, port in BENCH_PORTS.items()}
 
     @property
     def capture_port(self) -> int:
         return CAPTURE_PORT + self.port_shift
 
-    @property
-    def run_dir_name(self) -> str:
-        return ".run-bench" + (f"-{self.port_shift}" if self.port_shift else "")
+    def run_dir_name(self, traced: bool) -> str:
+        shift = self.port_shift + (TRACED_SHIFT if traced else 0)
+        return ".run-bench" + (f"-{shift}" if shift else "")
 
     @classmethod
     def make(cls, quick: bool, **overrides) -> Plan:
         if quick:
-            base = cls(quick=True, pairs=1, warmup_s=1, throughput_s=3, latency_s=3, sustained_s=4,
+            base = cls(quick=True, pairs=1, rounds=2, warmup_s=1, throughput_s=2, latency_s=2, sustained_s=4,
                        shutdown_load_s=2, trace_grace_s=10, viewer_stack=False)
         else:
-            base = cls(quick=False, pairs=5, warmup_s=10, throughput_s=15, latency_s=30, sustained_s=60,
+            base = cls(quick=False, pairs=3, rounds=4, warmup_s=10, throughput_s=8, latency_s=15, sustained_s=60,
                        shutdown_load_s=10)
         values = {k: v for k, v in overrides.items() if v is not None}
         return cls(**{**base.__dict__, **values})

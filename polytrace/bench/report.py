@@ -27,40 +27,43 @@ def _runs(results: dict, *, tracing: bool, backend: str | None = "any") -> list[
             and (backend == "any" or r["backend"] == backend)]
 
 
-def _latency(run: dict, percentile: str) -> float | None:
-    return run.get("latency", {}).get("latency_ms", {}).get(percentile)
-
-
 def summarize(results: dict) -> dict:
     untraced = {r["pair"]: r for r in _runs(results, tracing=False)}
     traced = {r["pair"]: r for r in _runs(results, tracing=True, backend="capture receiver")}
     pairs = sorted(set(untraced) & set(traced))
+    # One ratio per round: the traced slice over the untraced slice next to it in time.
     ratios: dict[str, list] = {"throughput": [], "p50": [], "p90": [], "p99": []}
     for pair in pairs:
         u, t = untraced[pair], traced[pair]
-        ratios["throughput"].append(_ratio(t["throughput"]["ok_per_s"], u["throughput"]["ok_per_s"]))
-        for p in ("p50", "p90", "p99"):
-            ratios[p].append(_ratio(_latency(t, p), _latency(u, p)))
+        for us, ts in zip(u["throughput_slices"], t["throughput_slices"], strict=False):
+            ratios["throughput"].append(_ratio(ts["ok_per_s"], us["ok_per_s"]))
+        for us, ts in zip(u.get("latency_slices", []), t.get("latency_slices", []), strict=False):
+            for p in ("p50", "p90", "p99"):
+                ratios[p].append(_ratio(ts["latency_ms"].get(p), us["latency_ms"].get(p)))
     sustained = next((r["sustained"] for r in results["runs"] if "sustained" in r), None)
     viewer = next((r for r in results["runs"] if r["backend"] == "viewer" and "throughput" in r), None)
     summary = {
         "pairs": len(pairs),
+        "rounds": len(ratios["throughput"]),
         "traced_over_untraced": {name: _spread(values) for name, values in ratios.items()},
         "throughput_req_s": {
-            "untraced": _spread([untraced[p]["throughput"]["ok_per_s"] for p in pairs]),
-            "traced": _spread([traced[p]["throughput"]["ok_per_s"] for p in pairs]),
+            "untraced": _spread([x["ok_per_s"] for p in pairs for x in untraced[p]["throughput_slices"]]),
+            "traced": _spread([x["ok_per_s"] for p in pairs for x in traced[p]["throughput_slices"]]),
             "traced_viewer": viewer["throughput"]["ok_per_s"] if viewer else None,
         },
         "latency_ms_traced_viewer": viewer["latency"]["latency_ms"] if viewer and "latency" in viewer else None,
         "latency_rate_req_s": (results.get("latency_rate") or {}).get("req_s"),
         "latency_rate_from": (results.get("latency_rate") or {}).get("from"),
         "latency_ms": {
-            mode: {p: _spread([_latency(runs[k], p) for k in pairs]) for p in ("p50", "p90", "p99")}
+            mode: {p: _spread([x["latency_ms"].get(p) for k in pairs for x in runs[k].get("latency_slices", [])])
+                   for p in ("p50", "p90", "p99")}
             for mode, runs in (("untraced", untraced), ("traced", traced))
         },
         "cpu_ms_per_request": {
-            mode: {name: _spread([runs[k].get("cpu_ms_per_request", {}).get(name) for k in pairs])
-                   for name in sorted({n for k in pairs for n in runs[k].get("cpu_ms_per_request", {})})}
+            mode: {name: _spread([x["cpu_ms_per_request"].get(name) for k in pairs
+                                  for x in runs[k]["throughput_slices"]])
+                   for name in sorted({n for k in pairs for x in runs[k]["throughput_slices"]
+                                       for n in x["cpu_ms_per_request"]})}
             for mode, runs in (("untraced", untraced), ("traced", traced))
         },
         "startup_s": {
@@ -127,31 +130,37 @@ def markdown(results: dict) -> str:
         f"CPU busy before the run {m.get('cpu_busy_before_pct', '–')}%; "
         f"load average at start {m['load_average_at_start']}, at end {m.get('load_average_at_end')}. "
         f"Load generator: {results['tools']['load_generator']} (pinned to the last core). "
-        f"{s['pairs']} untraced/traced pair(s), alternating; figures are medians with min–max over pairs.",
+        f"{s['pairs']} untraced/traced pair(s) of stacks, up side by side, taking turns in slices "
+        f"(AB, BA, …: {s['rounds']} rounds in all); figures are medians with min–max over slices, and each "
+        "ratio is taken round by round.",
         "",
+        *([_tree_line(results["tree"]), ""] if results.get("tree") else []),
         *([f"Note: {results['note']}", ""] if results.get("note") else []),
         *([f"**Stopped early**: {results['error']}", ""] if results.get("error") else []),
         "## Tracing overhead, `GET /products/{1..3}` through the whole chain",
         "",
         "| figure | untraced | traced | traced / untraced | target |",
         "|---|---|---|---|---|",
-        f"| max throughput, req/s at {plan['concurrency']} connections | {_fmt(s['throughput_req_s']['untraced'], 0)}"
-        f" | {_fmt(s['throughput_req_s']['traced'], 0)} | {_fmt(s['traced_over_untraced']['throughput'])} | ≥ 0.95 |",
+        f"| max throughput, req/s at {plan['concurrency']} connections, {plan['throughput_s']:g} s slices "
+        f"| {_fmt(s['throughput_req_s']['untraced'], 0)} | {_fmt(s['throughput_req_s']['traced'], 0)} "
+        f"| {_fmt(s['traced_over_untraced']['throughput'])} | ≥ 0.95 |",
     ]
     for p in ("p50", "p90", "p99"):
         target = "≤ 1.10" if p == "p99" else ""
         lines.append(
-            f"| {p} latency, ms at {s['latency_rate_req_s']} req/s (open loop) | {_fmt(s['latency_ms']['untraced'][p])}"
-            f" | {_fmt(s['latency_ms']['traced'][p])} | {_fmt(s['traced_over_untraced'][p])} | {target} |")
+            f"| {p} latency, ms at {s['latency_rate_req_s']} req/s (open loop, {plan['latency_s']:g} s slices) "
+            f"| {_fmt(s['latency_ms']['untraced'][p])} | {_fmt(s['latency_ms']['traced'][p])} "
+            f"| {_fmt(s['traced_over_untraced'][p])} | {target} |")
     if s["throughput_req_s"]["traced_viewer"] is not None:
-        lines.append(f"| max throughput exporting to the bundled viewer (one run) | | "
+        lines.append(f"| max throughput exporting to the bundled viewer (one stack) | | "
                      f"{s['throughput_req_s']['traced_viewer']:.0f} | | |")
     if s.get("latency_ms_traced_viewer"):
         viewer_latency = s["latency_ms_traced_viewer"]
-        lines.append(f"| p50 / p99 latency exporting to the bundled viewer, ms (one run) | | "
+        lines.append(f"| p50 / p99 latency exporting to the bundled viewer, ms (one stack) | | "
                      f"{viewer_latency['p50']} / {viewer_latency['p99']} | | |")
     lines += ["", f"The latency rate is {s['latency_rate_from'] or 'fixed'}, the same for every stack; "
-              "latency is measured in a second pass on fresh stacks, after all maxima are known."]
+              "latency is measured in a second pass on fresh stacks, after all maxima are known. "
+              "The viewer rows are one stack's median over its slices."]
     cpu = s.get("cpu_ms_per_request") or {}
     if cpu.get("traced"):
         lines += ["", "CPU milliseconds per request during the throughput phase (process trees; *machine busy* is "
@@ -236,6 +245,12 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _tree_line(tree: dict) -> str:
+    changed = len(tree.get("changed") or [])
+    state = f"plus {changed} uncommitted file(s)" if changed else "no uncommitted change"
+    return f"Tree: commit {(tree.get('commit') or '?')[:12]}, {state}."
+
+
 # ---- charts ------------------------------------------------------------------------------------
 
 def charts(results: dict, out: Path) -> list[str]:
@@ -249,11 +264,17 @@ def charts(results: dict, out: Path) -> list[str]:
     runs = [r for r in results["runs"] if "throughput" in r]
 
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    labels = [f"{'T' if r['tracing'] else 'U'}{r['pair'] or ' viewer'}" for r in runs]
-    colors = ["#888" if not r["tracing"] else ("#c60" if r["backend"] == "viewer" else "#27c") for r in runs]
-    ax.bar(labels, [r["throughput"]["ok_per_s"] for r in runs], color=colors)
+    for label, color, chosen in (("untraced", "#888", lambda r: not r["tracing"]),
+                                 ("traced", "#27c", lambda r: r["tracing"] and r["backend"] != "viewer"),
+                                 ("traced, bundled viewer", "#c60", lambda r: r["backend"] == "viewer")):
+        slices = [x for r in runs if chosen(r) for x in r.get("throughput_slices", [])]
+        if slices:
+            ax.scatter([x["at_s"] / 60 for x in slices], [x["ok_per_s"] for x in slices], color=color, label=label)
+    ax.set_xlabel("minutes into the run")
     ax.set_ylabel("req/s (200 OK)")
-    ax.set_title("Max throughput, in run order (U untraced, T traced)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Max throughput, one point per slice")
+    ax.legend(fontsize=8)
     written.append(_save(fig, out, "throughput.png"))
 
     fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -263,7 +284,7 @@ def charts(results: dict, out: Path) -> list[str]:
         ax.bar([i + offset for i in range(3)], values, width, label=mode, color=color)
     ax.set_xticks(range(3), ["p50", "p90", "p99"])
     ax.set_ylabel("ms")
-    ax.set_title(f"Latency at {s['latency_rate_req_s']} req/s, open loop (median over pairs)")
+    ax.set_title(f"Latency at {s['latency_rate_req_s']} req/s, open loop (median over slices)")
     ax.legend()
     written.append(_save(fig, out, "latency.png"))
 

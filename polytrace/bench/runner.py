@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from polytrace.bench import load, report
+from polytrace.bench import load, report, tree
 from polytrace.bench.plan import Plan
 from polytrace.bench.receiver import BenchReceiver
 from polytrace.bench.stack import BenchStack
@@ -22,7 +22,7 @@ from polytrace.bench.traces import Completeness, span_census, wait_complete
 from polytrace.config import ROOT
 from polytrace.errors import PolytraceError
 
-SCHEMA = "polytrace-bench/2"
+SCHEMA = "polytrace-bench/3"  # 3: the measured tree (commit, uncommitted changes)
 BUSY_WARNING_PCT = 20.0
 
 
@@ -53,6 +53,7 @@ def run(plan: Plan, out_root: Path, echo, note: str | None = None) -> Path:
         "started_at": started.isoformat(timespec="seconds"),
         "mode": "quick" if plan.quick else "full",
         "machine": machine(),
+        "tree": tree.describe(),
         "plan": {k: v for k, v in plan.__dict__.items()},
         "tools": {"load_generator": load.oha_version(), "oha_path": load.oha_binary()},
         "runs": [],
@@ -81,32 +82,56 @@ def run(plan: Plan, out_root: Path, echo, note: str | None = None) -> Path:
 def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo) -> None:
     # Pass 1 measures every stack's maximum; pass 2 measures latency at one rate derived from all
     # untraced maxima, so the rate (and with it the p99 figures) does not hang on a single run.
+    # In both passes the untraced and the traced stack of a pair are up side by side and take turns
+    # in short slices (AB, BA, AB, …): the machine's speed drifts by a few percent over minutes, and
+    # a ratio of two slices seconds apart sees far less of that drift than stacks run one after another.
+    clock = time.monotonic()
     entries: dict[tuple[int, bool], dict] = {}
     echo("pass 1 of 2: maximum throughput, closed loop")
-    for pair, traced in _ab_order(plan):
-        echo(f"pair {pair}/{plan.pairs}: {'traced' if traced else 'untraced'} stack")
-        entry = entries[pair, traced] = {"pair": pair, "tracing": traced,
-                                          "backend": "capture receiver" if traced else None}
-        results["runs"].append(entry)
-        with _running(plan, receiver, traced, echo) as (stack, startup):
-            entry["startup_s"] = startup
-            entry["memory_idle"] = stack.memory()
-            _throughput(plan, stack, entry, echo)
+    for pair in range(1, plan.pairs + 1):
+        echo(f"pair {pair}/{plan.pairs}: untraced and traced stacks, side by side")
+        with _pair(plan, receiver, echo) as stacks:
+            for traced, (stack, startup) in stacks.items():
+                entry = entries[pair, traced] = {"pair": pair, "tracing": traced,
+                                                  "backend": "capture receiver" if traced else None,
+                                                  "startup_s": startup, "memory_idle": stack.memory()}
+                results["runs"].append(entry)
+                load.run_oha(stack.ports["catalog"], duration_s=plan.warmup_s, connections=plan.concurrency)
+            for traced in _abba(plan.rounds):
+                entry = entries[pair, traced]
+                entry.setdefault("throughput_slices", []).append(
+                    _throughput_slice(plan, stacks[traced][0], time.monotonic() - clock))
+            for traced, (stack, _) in stacks.items():
+                entry = entries[pair, traced]
+                entry["memory_loaded"] = stack.memory()
+                _combine_throughput(entry)
+                echo(f"  {'traced' if traced else 'untraced'} throughput: "
+                     f"{[x['ok_per_s'] for x in entry['throughput_slices']]} req/s (200 OK)")
 
     rate, origin = _latency_rate(plan, entries)
     results["latency_rate"] = {"req_s": rate, "from": origin}
     echo(f"pass 2 of 2: latency, open loop at {rate:g} req/s ({origin})")
     traced_max = statistics.median(e["throughput"]["ok_per_s"] for (_, traced), e in entries.items() if traced)
-    for pair, traced in _ab_order(plan):
-        echo(f"pair {pair}/{plan.pairs}: {'traced' if traced else 'untraced'} stack")
-        entry = entries[pair, traced]
-        with _running(plan, receiver, traced, echo) as (stack, startup):
-            entry["startup_latency_pass_s"] = startup
-            load.run_oha(stack.ports["catalog"], duration_s=plan.warmup_s, connections=plan.concurrency)
-            entry["latency"] = load.run_oha(stack.ports["catalog"], duration_s=plan.latency_s,
-                                            connections=plan.latency_connections, rate=rate)
-            echo(f"  latency at {rate:g} req/s: {entry['latency']['latency_ms']}")
-            if traced and pair == plan.pairs:
+    for pair in range(1, plan.pairs + 1):
+        echo(f"pair {pair}/{plan.pairs}: untraced and traced stacks, side by side")
+        with _pair(plan, receiver, echo) as stacks:
+            for traced, (stack, startup) in stacks.items():
+                entries[pair, traced]["startup_latency_pass_s"] = startup
+                load.run_oha(stack.ports["catalog"], duration_s=plan.warmup_s, connections=plan.concurrency)
+            for traced in _abba(plan.rounds):
+                latency = load.run_oha(stacks[traced][0].ports["catalog"], duration_s=plan.latency_s,
+                                       connections=plan.latency_connections, rate=rate)
+                latency["at_s"] = round(time.monotonic() - clock, 1)
+                entries[pair, traced].setdefault("latency_slices", []).append(latency)
+            for traced in stacks:
+                entry = entries[pair, traced]
+                entry["latency"] = {"latency_ms": {p: statistics.median(x["latency_ms"][p]
+                                                                         for x in entry["latency_slices"])
+                                                   for p in ("p50", "p90", "p99")}}
+                echo(f"  {'traced' if traced else 'untraced'} latency at {rate:g} req/s: "
+                     f"{entry['latency']['latency_ms']}")
+            if pair == plan.pairs:
+                stack, entry = stacks[True][0], entries[pair, True]
                 sustained_rate = rate if plan.rate else min(rate, max(1.0, round(0.8 * traced_max)))
                 entry["sustained"] = _sustained(plan, stack, receiver, sustained_rate, echo)
                 entry["memory_sustained_end"] = entry["sustained"].pop("memory_end")
@@ -120,22 +145,38 @@ def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo) -> None:
         with _running(plan, receiver, True, echo, viewer=True) as (stack, startup):
             entry["startup_s"] = startup
             entry["memory_idle"] = stack.memory()
-            _throughput(plan, stack, entry, echo)
+            load.run_oha(stack.ports["catalog"], duration_s=plan.warmup_s, connections=plan.concurrency)
+            entry["throughput_slices"] = [_throughput_slice(plan, stack, time.monotonic() - clock)
+                                          for _ in range(plan.rounds)]
+            entry["memory_loaded"] = stack.memory()
+            _combine_throughput(entry)
             entry["latency"] = load.run_oha(stack.ports["catalog"], duration_s=plan.latency_s,
                                             connections=plan.latency_connections, rate=rate)
-            echo(f"  latency at {rate:g} req/s: {entry['latency']['latency_ms']}")
+            echo(f"  throughput {entry['throughput']['ok_per_s']} req/s; latency at {rate:g} req/s: "
+                 f"{entry['latency']['latency_ms']}")
 
 
-def _ab_order(plan: Plan) -> list[tuple[int, bool]]:
-    """Untraced, traced, untraced, traced…: slow drifts of the machine fall on both sides."""
-    return [(pair, traced) for pair in range(1, plan.pairs + 1) for traced in (False, True)]
+def _abba(rounds: int) -> list[bool]:
+    """Which stack takes each slice (False: untraced): AB, BA, AB, …, so a linear drift falls on both."""
+    order = []
+    for r in range(rounds):
+        order += [False, True] if r % 2 == 0 else [True, False]
+    return order
 
 
 def _latency_rate(plan: Plan, entries: dict[tuple[int, bool], dict]) -> tuple[float, str]:
     if plan.rate:
         return plan.rate, "--rate"
-    untraced = [e["throughput"]["ok_per_s"] for (_, traced), e in entries.items() if not traced]
-    return max(1.0, round(statistics.median(untraced) / 2)), f"half the median untraced maximum of {len(untraced)}"
+    untraced = [x["ok_per_s"] for (_, traced), e in entries.items() if not traced for x in e["throughput_slices"]]
+    return (max(1.0, round(statistics.median(untraced) / 2)),
+            f"half the median untraced maximum of {len(untraced)} slices")
+
+
+@contextmanager
+def _pair(plan: Plan, receiver: BenchReceiver, echo):
+    """An untraced and a traced stack, up one after the other (each startup timed alone), then both running."""
+    with _running(plan, receiver, False, echo) as untraced, _running(plan, receiver, True, echo) as traced:
+        yield {False: untraced, True: traced}
 
 
 @contextmanager
@@ -163,16 +204,23 @@ def _running(plan: Plan, receiver: BenchReceiver, traced: bool, echo, *, viewer:
         stack.down()
 
 
-def _throughput(plan: Plan, stack: BenchStack, entry: dict, echo) -> None:
-    """Warm-up, then the closed-loop maximum, with CPU per request and memory at the end."""
-    port = stack.ports["catalog"]
-    load.run_oha(port, duration_s=plan.warmup_s, connections=plan.concurrency)
+def _throughput_slice(plan: Plan, stack: BenchStack, at_s: float) -> dict:
+    """One closed-loop slice at plan.concurrency: requests/s and the CPU each component spent per request."""
     cpu_before = stack.cpu_seconds()
-    throughput = load.run_oha(port, duration_s=plan.throughput_s, connections=plan.concurrency)
-    entry["throughput"] = throughput
-    entry["cpu_ms_per_request"] = _cpu_per_request(cpu_before, stack.cpu_seconds(), throughput["requests"])
-    entry["memory_loaded"] = stack.memory()
-    echo(f"  throughput: {throughput['ok_per_s']} req/s (200 OK) at {plan.concurrency} connections")
+    result = load.run_oha(stack.ports["catalog"], duration_s=plan.throughput_s, connections=plan.concurrency)
+    result["cpu_ms_per_request"] = _cpu_per_request(cpu_before, stack.cpu_seconds(), result["requests"])
+    result["at_s"] = round(at_s, 1)
+    return result
+
+
+def _combine_throughput(entry: dict) -> None:
+    """The stack's figures: medians over its slices (the ratios in the summary are taken slice by slice)."""
+    slices = entry["throughput_slices"]
+    entry["throughput"] = {"ok_per_s": statistics.median(x["ok_per_s"] for x in slices), "slices": len(slices)}
+    names = {name for x in slices for name in x["cpu_ms_per_request"]}
+    entry["cpu_ms_per_request"] = {
+        name: round(statistics.median(x["cpu_ms_per_request"][name] for x in slices
+                                      if name in x["cpu_ms_per_request"]), 3) for name in sorted(names)}
 
 
 def _cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:

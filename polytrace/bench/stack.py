@@ -52,8 +52,8 @@ class TimingReporter:
 
 class BenchStack:
     def __init__(self, plan: Plan, *, tracing: bool, otlp_endpoint: str | None, echo):
-        settings = load_settings(env=bench_env(ROOT / plan.run_dir_name, plan.ports), tracing=tracing,
-                                 otlp_endpoint=otlp_endpoint)
+        settings = load_settings(env=bench_env(ROOT / plan.run_dir_name(tracing), plan.ports(tracing)),
+                                 tracing=tracing, otlp_endpoint=otlp_endpoint)
         if tracing and plan.otel_env:
             settings = replace(settings, extra_env=dict(plan.otel_env))
         self.settings = settings

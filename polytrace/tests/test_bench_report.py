@@ -5,33 +5,44 @@ from __future__ import annotations
 from polytrace.bench import report
 
 
-def _run(pair: int, tracing: bool, ok_per_s: float, p99: float, backend: str | None = None) -> dict:
+def _slices(values: list[float], p99s: list[float]) -> dict:
+    return {
+        "throughput_slices": [{"ok_per_s": v, "at_s": 10.0 * i, "cpu_ms_per_request": {"catalog": 1000 / v}}
+                              for i, v in enumerate(values)],
+        "latency_slices": [{"latency_ms": {"p50": p / 4, "p90": p / 2, "p99": p}} for p in p99s],
+    }
+
+
+def _run(pair: int, tracing: bool, ok_per_s: list[float], p99: list[float], backend: str | None = None) -> dict:
     memory = {"catalog": {"rss_mib": 200.0, "pss_mib": 190.0}, "total": {"rss_mib": 200.0, "pss_mib": 190.0}}
     return {
         "pair": pair, "tracing": tracing, "backend": backend or ("capture receiver" if tracing else None),
         "startup_s": {"catalog": 4.0, "all healthy": 4.0},
         "memory_idle": memory, "memory_loaded": memory,
-        "throughput": {"ok_per_s": ok_per_s},
-        "latency": {"target_rate": 50, "latency_ms": {"p50": p99 / 4, "p90": p99 / 2, "p99": p99}},
+        "throughput": {"ok_per_s": sorted(ok_per_s)[len(ok_per_s) // 2]},
+        **_slices(ok_per_s, p99),
     }
 
 
 def _results() -> dict:
+    # Two pairs of two rounds: the ratios are slice by slice, the 200 → 100 drift of pair 2 cancels out.
     return {
         "started_at": "2026-01-01T00:00:00+00:00", "mode": "full",
         "machine": {"cores": 2, "cpu": "x", "ram_gib": 8, "kernel": "k", "load_average_at_start": [0, 0, 0]},
-        "plan": {"concurrency": 16}, "tools": {"load_generator": "oha"},
-        "runs": [_run(1, False, 100, 10), _run(1, True, 90, 11), _run(2, False, 100, 10), _run(2, True, 80, 12),
-                 _run(3, False, 200, 10), _run(3, True, 190, 10)],
+        "plan": {"concurrency": 16, "throughput_s": 8, "latency_s": 15}, "tools": {"load_generator": "oha"},
+        "runs": [_run(1, False, [100, 100], [10, 10]), _run(1, True, [90, 80], [11, 12]),
+                 _run(2, False, [200, 100], [10, 20]), _run(2, True, [190, 95], [10, 20])],
     }
 
 
-def test_ratios_are_median_and_range_over_pairs():
+def test_ratios_are_taken_round_by_round_and_summarised_over_all_rounds():
     summary = report.summarize(_results())
 
-    assert summary["pairs"] == 3
-    assert summary["traced_over_untraced"]["throughput"] == {"median": 0.9, "min": 0.8, "max": 0.95, "n": 3}
-    assert summary["traced_over_untraced"]["p99"] == {"median": 1.1, "min": 1.0, "max": 1.2, "n": 3}
+    assert summary["pairs"] == 2 and summary["rounds"] == 4
+    assert summary["traced_over_untraced"]["throughput"] == {"median": 0.925, "min": 0.8, "max": 0.95, "n": 4}
+    assert summary["traced_over_untraced"]["p99"] == {"median": 1.05, "min": 1.0, "max": 1.2, "n": 4}
+    assert summary["throughput_req_s"]["untraced"] == {"median": 100, "min": 100, "max": 200, "n": 4}
+    assert summary["cpu_ms_per_request"]["traced"]["catalog"]["n"] == 4
     assert summary["completeness"] is None
 
 
@@ -41,5 +52,7 @@ def test_summary_markdown_has_every_section():
 
     text = report.markdown(results)
 
-    assert "| max throughput, req/s at 16 connections | 100 (100–200) | 90 (80–190) | 0.90 (0.80–0.95)" in text
+    assert ("| max throughput, req/s at 16 connections, 8 s slices | 100 (100–200) | 92 (80–190) "
+            "| 0.93 (0.80–0.95) | ≥ 0.95 |") in text
+    assert "(AB, BA, …: 4 rounds in all)" in text
     assert "## Startup" in text and "## Memory" in text

@@ -1,0 +1,99 @@
+"""Do two runs agree? The test of a benchmark is that a second run of the same tree says the same.
+
+A figure reported as median (min–max over pairs) agrees when each run's median lies inside the
+other run's min–max. Counts that have a target (complete traces, spans dropped or lost) agree when
+they are equal.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from polytrace.bench import report, tree
+from polytrace.errors import PolytraceError
+
+RATIOS = (
+    ("throughput", "max throughput, traced / untraced"),
+    ("p50", "p50 latency, traced / untraced"),
+    ("p90", "p90 latency, traced / untraced"),
+    ("p99", "p99 latency, traced / untraced"),
+)
+
+
+def load(folder: Path) -> dict:
+    path = folder / "results.json"
+    try:
+        results = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise PolytraceError(f"cannot read {path}: {exc}") from exc
+    if "summary" not in results:
+        raise PolytraceError(f"{path} has no summary (a run that stopped before its report?)")
+    return results
+
+
+def spreads_agree(a: dict | None, b: dict | None) -> bool | None:
+    if not a or not b or a["n"] < 2 or b["n"] < 2:
+        return None  # one value has no range to agree within
+    return a["min"] <= b["median"] <= a["max"] and b["min"] <= a["median"] <= b["max"]
+
+
+def compare(a: dict, b: dict) -> dict:
+    sa, sb = a["summary"], b["summary"]
+    rows = []
+    for key, label in RATIOS:
+        x, y = sa["traced_over_untraced"][key], sb["traced_over_untraced"][key]
+        rows.append({"figure": label, "a": x, "b": y, "agree": spreads_agree(x, y)})
+    for mode in ("untraced", "traced"):
+        x, y = sa["throughput_req_s"][mode], sb["throughput_req_s"][mode]
+        rows.append({"figure": f"max throughput {mode}, req/s", "a": x, "b": y, "agree": spreads_agree(x, y)})
+    x = sa["startup_s"]["traced"].get("first complete trace")
+    y = sb["startup_s"]["traced"].get("first complete trace")
+    rows.append({"figure": "`up` → first complete trace, s", "a": x, "b": y, "agree": spreads_agree(x, y)})
+    for figure, value in (("incomplete traces, sustained phase", _incomplete),
+                          ("spans dropped, sustained phase", lambda s: (s.get("completeness") or {}).get(
+                              "spans_dropped")),
+                          ("spans lost on `down`", lambda s: (s.get("shutdown") or {}).get("spans_lost"))):
+        x, y = value(sa), value(sb)
+        rows.append({"figure": figure, "a": x, "b": y, "agree": None if x is None or y is None else x == y})
+    judged = [row["agree"] for row in rows if row["agree"] is not None]
+    return {
+        "runs": [a["started_at"], b["started_at"]],
+        "same_tree": tree.same(a.get("tree"), b.get("tree")),
+        "trees": [a.get("tree"), b.get("tree")],
+        "rows": rows,
+        "agree": bool(judged) and all(judged),
+        "disagree": [row["figure"] for row in rows if row["agree"] is False],
+    }
+
+
+def _incomplete(summary: dict) -> int | None:
+    c = summary.get("completeness")
+    return None if not c else c["ok_with_trace_id"] - c["complete_traces"]
+
+
+def _cell(value) -> str:
+    if isinstance(value, dict):
+        return report._fmt(value)
+    return "–" if value is None else str(value)
+
+
+def markdown(result: dict, names: tuple[str, str]) -> str:
+    a, b = names
+    same = {True: "yes", False: "**no**", None: "unknown (a run without a recorded tree)"}[result["same_tree"]]
+    commits = ", ".join(((t or {}).get("commit") or "?")[:12] for t in result["trees"])
+    lines = [
+        f"# Do `{a}` and `{b}` agree?",
+        "",
+        f"Same tree: {same} (commits {commits}). A figure agrees when each run's median lies within the "
+        "other's min–max over its pairs; a count agrees when it is equal.",
+        "",
+        f"| figure | {a} | {b} | agree |",
+        "|---|---|---|---|",
+    ]
+    verdicts = {True: "yes", False: "**no**", None: "–"}
+    lines += [f"| {row['figure']} | {_cell(row['a'])} | {_cell(row['b'])} | {verdicts[row['agree']]} |"
+              for row in result["rows"]]
+    verdict = "agree on every figure" if result["agree"] else "disagree on: " + ", ".join(result["disagree"])
+    lines += ["", f"The two runs {verdict}.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""Whether two bench runs agree, on made-up summaries (no stack, no timing)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from polytrace.bench import compare, tree
+from polytrace.cli import cli
+from polytrace.errors import PolytraceError
+
+
+def _spread(median: float, low: float, high: float, n: int = 5) -> dict:
+    return {"median": median, "min": low, "max": high, "n": n}
+
+
+def _results(throughput: dict, *, started: str = "2026-01-01T00:00:00+00:00", commit: str = "a" * 40,
+             complete: int = 100, dropped: int = 0, lost: int = 0) -> dict:
+    same = _spread(2.6, 2.4, 2.9)
+    return {
+        "started_at": started,
+        "tree": {"commit": commit, "changed": [], "changes_sha256": None},
+        "summary": {
+            "traced_over_untraced": {"throughput": throughput, "p50": same, "p90": same, "p99": same},
+            "throughput_req_s": {"untraced": _spread(450, 440, 460), "traced": _spread(320, 310, 330)},
+            "startup_s": {"traced": {"first complete trace": _spread(7.1, 6.9, 7.6)}},
+            "completeness": {"ok_with_trace_id": 100, "complete_traces": complete, "spans_dropped": dropped},
+            "shutdown": {"spans_lost": lost},
+        },
+    }
+
+
+def test_each_median_must_lie_in_the_other_runs_range():
+    assert compare.spreads_agree(_spread(0.71, 0.69, 0.72), _spread(0.72, 0.70, 0.74))
+    # Overlapping ranges are not enough: 0.74 is outside 0.69–0.69 (the first reproducibility failure).
+    assert not compare.spreads_agree(_spread(0.69, 0.69, 0.69), _spread(0.74, 0.71, 0.74))
+    assert compare.spreads_agree(_spread(0.7, 0.7, 0.7, n=1), _spread(0.7, 0.6, 0.8)) is None
+
+
+def test_runs_that_agree_on_every_figure():
+    result = compare.compare(_results(_spread(0.71, 0.69, 0.72)),
+                             _results(_spread(0.72, 0.70, 0.74), started="2026-01-02T00:00:00+00:00"))
+
+    assert result["agree"] and result["same_tree"] and result["disagree"] == []
+    text = compare.markdown(result, ("run1", "run2"))
+    assert "| max throughput, traced / untraced | 0.71 (0.69–0.72) | 0.72 (0.70–0.74) | yes |" in text
+    assert "Same tree: yes" in text and "agree on every figure" in text
+
+
+def test_a_shifted_ratio_or_a_lost_span_is_a_disagreement():
+    result = compare.compare(_results(_spread(0.69, 0.69, 0.69)),
+                             _results(_spread(0.74, 0.71, 0.74), commit="b" * 40, lost=3))
+
+    assert not result["agree"]
+    assert result["disagree"] == ["max throughput, traced / untraced", "spans lost on `down`"]
+    assert result["same_tree"] is False
+    assert "Same tree: **no**" in compare.markdown(result, ("a", "b"))
+
+
+def test_cli_exits_non_zero_when_runs_disagree(tmp_path):
+    for name, throughput in (("a", _spread(0.69, 0.69, 0.69)), ("b", _spread(0.74, 0.71, 0.74))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(json.dumps(_results(throughput)))
+
+    outcome = CliRunner().invoke(cli, ["bench", "--compare", str(tmp_path / "a"), str(tmp_path / "b")])
+
+    assert isinstance(outcome.exception, PolytraceError)
+    assert "disagree on: max throughput, traced / untraced" in str(outcome.exception)
+    assert "| **no** |" in outcome.output
+
+
+def test_a_folder_without_results_is_a_clear_error(tmp_path):
+    with pytest.raises(PolytraceError, match="cannot read"):
+        compare.load(tmp_path)
+
+
+def test_tree_records_commit_and_uncommitted_changes(tmp_path):
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "a.txt").write_text("one\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+    clean = tree.describe(tmp_path)
+    assert len(clean["commit"]) == 40 and clean["changed"] == [] and clean["changes_sha256"] is None
+
+    (tmp_path / "bench" / "results").mkdir(parents=True)
+    (tmp_path / "bench" / "results" / "r.json").write_text("{}")  # a run's own output is not the tree
+    assert tree.describe(tmp_path)["changed"] == []
+
+    (tmp_path / "a.txt").write_text("two\n")
+    edited = tree.describe(tmp_path)
+    assert edited["changed"] == [" M a.txt"] and edited["changes_sha256"]
+    assert tree.same(clean, edited) is False and tree.same(edited, dict(edited)) is True
+    assert tree.same(clean, None) is None
