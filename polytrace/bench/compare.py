@@ -43,13 +43,12 @@ def compare(a: dict, b: dict) -> dict:
     rows = []
     for key, label in RATIOS:
         x, y = sa["traced_over_untraced"][key], sb["traced_over_untraced"][key]
-        rows.append({"figure": label, "a": x, "b": y, "agree": spreads_agree(x, y)})
+        rows.append(_spread_row(label, x, y))
     for mode in ("untraced", "traced"):
-        x, y = sa["throughput_req_s"][mode], sb["throughput_req_s"][mode]
-        rows.append({"figure": f"max throughput {mode}, req/s", "a": x, "b": y, "agree": spreads_agree(x, y)})
-    x = sa["startup_s"]["traced"].get("first complete trace")
-    y = sb["startup_s"]["traced"].get("first complete trace")
-    rows.append({"figure": "`up` → first complete trace, s", "a": x, "b": y, "agree": spreads_agree(x, y)})
+        rows.append(_spread_row(f"max throughput {mode}, req/s", sa["throughput_req_s"][mode],
+                                sb["throughput_req_s"][mode]))
+    rows.append(_spread_row("`up` → first complete trace, s", sa["startup_s"]["traced"].get("first complete trace"),
+                            sb["startup_s"]["traced"].get("first complete trace")))
     for figure, value in (("incomplete traces, sustained phase", _incomplete),
                           ("spans dropped, sustained phase", lambda s: (s.get("completeness") or {}).get(
                               "spans_dropped")),
@@ -67,6 +66,13 @@ def compare(a: dict, b: dict) -> dict:
     }
 
 
+def _spread_row(figure: str, a: dict | None, b: dict | None) -> dict:
+    # Wide ranges agree easily: how far apart the medians are says how precise the figure is.
+    gap = abs(a["median"] - b["median"]) / a["median"] if a and b and a["median"] else None
+    return {"figure": figure, "a": a, "b": b, "agree": spreads_agree(a, b),
+            "median_gap": None if gap is None else round(gap, 4)}
+
+
 def _incomplete(summary: dict) -> int | None:
     c = summary.get("completeness")
     return None if not c else c["ok_with_trace_id"] - c["complete_traces"]
@@ -76,6 +82,10 @@ def _cell(value) -> str:
     if isinstance(value, dict):
         return report._fmt(value)
     return "–" if value is None else str(value)
+
+
+def _gap(gap: float | None) -> str:
+    return "" if gap is None else f"{100 * gap:.1f}%"
 
 
 def markdown(result: dict, names: tuple[str, str]) -> str:
@@ -88,12 +98,12 @@ def markdown(result: dict, names: tuple[str, str]) -> str:
         f"Same tree: {same} (commits {commits}). A figure agrees when each run's median lies within the "
         "other's min–max over its pairs; a count agrees when it is equal.",
         "",
-        f"| figure | {a} | {b} | agree |",
-        "|---|---|---|---|",
+        f"| figure | {a} | {b} | medians differ by | agree |",
+        "|---|---|---|---|---|",
     ]
     verdicts = {True: "yes", False: "**no**", None: "–"}
-    lines += [f"| {row['figure']} | {_cell(row['a'])} | {_cell(row['b'])} | {verdicts[row['agree']]} |"
-              for row in result["rows"]]
+    lines += [f"| {row['figure']} | {_cell(row['a'])} | {_cell(row['b'])} | {_gap(row.get('median_gap'))} "
+              f"| {verdicts[row['agree']]} |" for row in result["rows"]]
     verdict = "agree on every figure" if result["agree"] else "disagree on: " + ", ".join(result["disagree"])
     lines += ["", f"The two runs {verdict}.", ""]
     return "\n".join(lines)

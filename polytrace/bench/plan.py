@@ -63,7 +63,8 @@ class Plan:
             base = cls(quick=True, pairs=1, rounds=2, warmup_s=1, throughput_s=2, latency_s=2, sustained_s=4,
                        shutdown_load_s=2, trace_grace_s=10, viewer_stack=False)
         else:
-            base = cls(quick=False, pairs=3, rounds=4, warmup_s=10, throughput_s=8, latency_s=15, sustained_s=60,
+            # 20 s of warm-up: after 10 s each stack's first slice was still its slowest.
+            base = cls(quick=False, pairs=3, rounds=4, warmup_s=20, throughput_s=8, latency_s=15, sustained_s=60,
                        shutdown_load_s=10)
         values = {k: v for k, v in overrides.items() if v is not None}
         return cls(**{**base.__dict__, **values})

@@ -46,7 +46,8 @@ def test_runs_that_agree_on_every_figure():
 
     assert result["agree"] and result["same_tree"] and result["disagree"] == []
     text = compare.markdown(result, ("run1", "run2"))
-    assert "| max throughput, traced / untraced | 0.71 (0.69–0.72) | 0.72 (0.70–0.74) | yes |" in text
+    assert "| max throughput, traced / untraced | 0.71 (0.69–0.72) | 0.72 (0.70–0.74) | 1.4% | yes |" in text
+    assert "| spans lost on `down` | 0 | 0 |  | yes |" in text
     assert "Same tree: yes" in text and "agree on every figure" in text
 
 
