@@ -16,21 +16,19 @@ import shutil
 import subprocess
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from polytrace.bench import load
 from polytrace.bench.plan import BENCH_PORTS
+from polytrace.bench.traces import wait_in_viewer
 from polytrace.config import ROOT, port_variable
 from polytrace.errors import PolytraceError
-from polytrace.wait import poll_until
 
 # Its own port block: a developer's stack, the suite and a bench run may all be up meanwhile.
 COLD_PORT_SHIFT = 900
 # Machine configuration (registry addresses, credentials, identity), not caches: copied into the new home.
 MACHINE_CONFIG = (".npmrc", ".gitconfig", ".m2/settings.xml", ".cargo/config.toml", ".config/pip/pip.conf")
 BUILT = re.compile(r"✓ (?P<name>[\w-]+): built in (?P<seconds>\d+)s")
-SERVICES = ("catalog", "pricing", "stock", "analytics")
 
 
 def run_cold(out_root: Path, echo, keep: bool = False) -> Path:
@@ -80,7 +78,7 @@ def run_cold(out_root: Path, echo, keep: bool = False) -> Path:
         if trace_id is None:
             raise PolytraceError("catalog answered without a traceresponse header")
         result["trace_id"] = trace_id
-        result["services_in_trace"] = _wait_viewer_trace(ports["viewer"], trace_id)
+        result["services_in_trace"] = wait_in_viewer(ports["viewer"], trace_id)
         steps["first request to its complete trace in the viewer"] = round(time.monotonic() - begun, 1)
         result["clean_clone_to_first_trace_s"] = round(time.monotonic() - origin, 1)
         echo(f"clean clone → first complete trace in the viewer: {result['clean_clone_to_first_trace_s']:.0f} s")
@@ -118,26 +116,6 @@ def _cold_env(home: Path) -> dict[str, str]:
         "MAVEN_OPTS": f"{os.environ.get('MAVEN_OPTS', '')} -Duser.home={home}".strip(),
     })
     return env
-
-
-def _wait_viewer_trace(viewer_port: int, trace_id: str, timeout: float = 120.0) -> list[str]:
-    """Until Zipkin holds the trace with all four services and the analytics consumer span."""
-    url = f"http://127.0.0.1:{viewer_port}/api/v2/trace/{trace_id}"
-    found: list[str] = []
-
-    def complete() -> bool:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                spans = json.load(response)
-        except OSError:
-            return False
-        found[:] = sorted({s.get("localEndpoint", {}).get("serviceName", "") for s in spans})
-        consumer = any(s.get("kind") == "CONSUMER" and s.get("localEndpoint", {}).get("serviceName") == "analytics"
-                       for s in spans)
-        return consumer and set(SERVICES) <= set(found)
-
-    poll_until(complete, f"trace {trace_id} in the viewer with all four services", timeout, interval=0.5)
-    return found
 
 
 def _git(args: list[str]) -> str:

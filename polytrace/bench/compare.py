@@ -1,6 +1,6 @@
 """Do two runs agree? The test of a benchmark is that a second run of the same tree says the same.
 
-A figure reported as median (min–max over pairs) agrees when each run's median lies inside the
+A figure reported as median (min–max over slices or rounds) agrees when each run's median lies inside the
 other run's min–max. Counts that have a target (complete traces, spans dropped or lost) agree when
 they are equal.
 """
@@ -58,6 +58,7 @@ def compare(a: dict, b: dict) -> dict:
     judged = [row["agree"] for row in rows if row["agree"] is not None]
     return {
         "runs": [a["started_at"], b["started_at"]],
+        "latency_rates": [sa.get("latency_rate_req_s"), sb.get("latency_rate_req_s")],
         "same_tree": tree.same(a.get("tree"), b.get("tree")),
         "trees": [a.get("tree"), b.get("tree")],
         "rows": rows,
@@ -84,6 +85,14 @@ def _cell(value) -> str:
     return "–" if value is None else str(value)
 
 
+def _rate_warning(rates: list) -> list[str]:
+    if len(set(rates)) < 2:
+        return []
+    # Near the traced stack's saturation a few percent more load moves its latency a lot.
+    return [f"The latency rows were measured at different rates ({rates[0]:g} and {rates[1]:g} req/s): they compare "
+            "two loads, not two runs of one. To repeat a run's latency, give the second run its rate (`--rate`).", ""]
+
+
 def _gap(gap: float | None) -> str:
     return "" if gap is None else f"{100 * gap:.1f}%"
 
@@ -96,8 +105,9 @@ def markdown(result: dict, names: tuple[str, str]) -> str:
         f"# Do `{a}` and `{b}` agree?",
         "",
         f"Same tree: {same} (commits {commits}). A figure agrees when each run's median lies within the "
-        "other's min–max over its pairs; a count agrees when it is equal.",
+        "other's min–max (over its slices or rounds); a count agrees when it is equal.",
         "",
+        *_rate_warning(result["latency_rates"]),
         f"| figure | {a} | {b} | medians differ by | agree |",
         "|---|---|---|---|---|",
     ]

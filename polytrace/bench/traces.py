@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import urllib.request
 from collections import Counter
 
+from polytrace.config import SERVICES
 from polytrace.golden import missing_parts
 from polytrace.wait import poll_until
 
@@ -83,3 +86,23 @@ def wait_complete(receiver, ports: dict[str, int], trace_id: str, timeout: float
     poll_until(lambda: (trace := receiver.trace(trace_id)) and not missing_parts(trace, EXPECTATION, ports),
                f"trace {trace_id} to be complete", timeout, interval=0.05)
     return time.monotonic() - started
+
+
+def wait_in_viewer(viewer_port: int, trace_id: str, timeout: float = 120.0) -> list[str]:
+    """Until Zipkin holds the trace with all four services and the analytics consumer span."""
+    url = f"http://127.0.0.1:{viewer_port}/api/v2/trace/{trace_id}"
+    found: list[str] = []
+
+    def complete() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                spans = json.load(response)
+        except OSError:
+            return False
+        found[:] = sorted({s.get("localEndpoint", {}).get("serviceName", "") for s in spans})
+        consumer = any(s.get("kind") == "CONSUMER" and s.get("localEndpoint", {}).get("serviceName") == "analytics"
+                       for s in spans)
+        return consumer and set(SERVICES) <= set(found)
+
+    poll_until(complete, f"trace {trace_id} in the viewer with all four services", timeout, interval=0.5)
+    return found

@@ -9,7 +9,8 @@ from pathlib import Path
 from polytrace.config import ROOT
 
 # A run writes its own results there; they are not part of the tree it measured.
-OUTSIDE = ":(exclude)bench/results"
+RESULTS = "bench/results"
+OUTSIDE = f":(exclude){RESULTS}"
 
 
 def _git(args: list[str], root: Path) -> str:
@@ -18,8 +19,14 @@ def _git(args: list[str], root: Path) -> str:
 
 
 def describe(root: Path = ROOT) -> dict:
-    """The commit, and what differed from it: uncommitted files and a digest of their content."""
+    """The commit, a digest of its sources, and what differed from it: uncommitted files and a digest of them.
+
+    The sources digest leaves bench/results out, so committing a run's results does not make the
+    next run "another tree".
+    """
     commit = _git(["rev-parse", "HEAD"], root)
+    listing = "\n".join(line for line in _git(["ls-tree", "-r", "HEAD"], root).splitlines()  # no exclude magic here
+                         if not line.split("\t", 1)[-1].startswith(RESULTS + "/"))
     changed = _git(["status", "--porcelain", "--", ".", OUTSIDE], root).splitlines()
     digest = hashlib.sha256()
     digest.update(_git(["diff", "HEAD", "--", ".", OUTSIDE], root).encode())
@@ -28,11 +35,17 @@ def describe(root: Path = ROOT) -> dict:
             path = root / line[3:]
             if path.is_file():
                 digest.update(path.read_bytes())
-    return {"commit": commit or None, "changed": changed, "changes_sha256": digest.hexdigest() if changed else None}
+    return {"commit": commit or None,
+            "sources_sha256": hashlib.sha256(listing.encode()).hexdigest() if listing else None,
+            "changed": changed, "changes_sha256": digest.hexdigest() if changed else None}
 
 
 def same(a: dict | None, b: dict | None) -> bool | None:
     """True or False when both runs recorded their tree; None when one did not (older results)."""
     if not a or not b or not a.get("commit") or not b.get("commit"):
         return None
-    return a["commit"] == b["commit"] and a.get("changes_sha256") == b.get("changes_sha256")
+    if a.get("sources_sha256") and b.get("sources_sha256"):
+        same_sources = a["sources_sha256"] == b["sources_sha256"]
+    else:  # recorded before the sources digest: only the commit says
+        same_sources = a["commit"] == b["commit"]
+    return same_sources and a.get("changes_sha256") == b.get("changes_sha256")

@@ -49,6 +49,16 @@ def test_runs_that_agree_on_every_figure():
     assert "| max throughput, traced / untraced | 0.71 (0.69–0.72) | 0.72 (0.70–0.74) | 1.4% | yes |" in text
     assert "| spans lost on `down` | 0 | 0 |  | yes |" in text
     assert "Same tree: yes" in text and "agree on every figure" in text
+    assert "different rates" not in text
+
+
+def test_latency_at_different_rates_is_pointed_out():
+    a, b = _results(_spread(0.7, 0.6, 0.8)), _results(_spread(0.7, 0.6, 0.8))
+    a["summary"]["latency_rate_req_s"], b["summary"]["latency_rate_req_s"] = 153, 160
+
+    text = compare.markdown(compare.compare(a, b), ("a", "b"))
+
+    assert "measured at different rates (153 and 160 req/s)" in text
 
 
 def test_a_shifted_ratio_or_a_lost_span_is_a_disagreement():
@@ -92,6 +102,11 @@ def test_tree_records_commit_and_uncommitted_changes(tmp_path):
     (tmp_path / "bench" / "results").mkdir(parents=True)
     (tmp_path / "bench" / "results" / "r.json").write_text("{}")  # a run's own output is not the tree
     assert tree.describe(tmp_path)["changed"] == []
+
+    git("add", "bench")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results")
+    with_results = tree.describe(tmp_path)
+    assert with_results["commit"] != clean["commit"] and tree.same(clean, with_results) is True
 
     (tmp_path / "a.txt").write_text("two\n")
     edited = tree.describe(tmp_path)
