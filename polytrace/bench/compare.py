@@ -57,7 +57,6 @@ def compare(a: dict, b: dict) -> dict:
         rows.append({"figure": figure, "a": x, "b": y, "agree": None if x is None or y is None else x == y})
     judged = [row["agree"] for row in rows if row["agree"] is not None]
     return {
-        "runs": [a["started_at"], b["started_at"]],
         "latency_rates": [sa.get("latency_rate_req_s"), sb.get("latency_rate_req_s")],
         "same_tree": tree.same(a.get("tree"), b.get("tree")),
         "trees": [a.get("tree"), b.get("tree")],

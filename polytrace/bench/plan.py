@@ -45,17 +45,18 @@ class Plan:
     otel_env: dict[str, str] = field(default_factory=dict)  # extra OTEL_* for the traced services
     port_shift: int = 0  # added to every bench port, so a second run (the harness test) can run beside one
 
+    def _shift(self, traced: bool) -> int:
+        return self.port_shift + (TRACED_SHIFT if traced else 0)
+
     def ports(self, traced: bool) -> dict[str, int]:
-        shift = self.port_shift + (TRACED_SHIFT if traced else 0)
-        return {name: port + shift for name, port in BENCH_PORTS.items()}
+        return {name: port + self._shift(traced) for name, port in BENCH_PORTS.items()}
 
     @property
     def capture_port(self) -> int:
         return CAPTURE_PORT + self.port_shift
 
     def run_dir_name(self, traced: bool) -> str:
-        shift = self.port_shift + (TRACED_SHIFT if traced else 0)
-        return ".run-bench" + (f"-{shift}" if shift else "")
+        return ".run-bench" + (f"-{self._shift(traced)}" if self._shift(traced) else "")
 
     @classmethod
     def make(cls, quick: bool, **overrides) -> Plan:

@@ -96,7 +96,7 @@ def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo) -> None:
                                                   "backend": "capture receiver" if traced else None,
                                                   "startup_s": startup, "memory_idle": stack.memory()}
                 results["runs"].append(entry)
-                load.run_oha(stack.ports["catalog"], duration_s=plan.warmup_s, connections=plan.concurrency)
+                _warm_up(plan, stack)
             for traced in _abba(plan.rounds):
                 entry = entries[pair, traced]
                 entry.setdefault("throughput_slices", []).append(
@@ -117,7 +117,7 @@ def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo) -> None:
         with _pair(plan, receiver, echo) as stacks:
             for traced, (stack, startup) in stacks.items():
                 entries[pair, traced]["startup_latency_pass_s"] = startup
-                load.run_oha(stack.ports["catalog"], duration_s=plan.warmup_s, connections=plan.concurrency)
+                _warm_up(plan, stack)
             for traced in _abba(plan.rounds):
                 latency = load.run_oha(stacks[traced][0].ports["catalog"], duration_s=plan.latency_s,
                                        connections=plan.latency_connections, rate=rate)
@@ -125,8 +125,8 @@ def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo) -> None:
                 entries[pair, traced].setdefault("latency_slices", []).append(latency)
             for traced in stacks:
                 entry = entries[pair, traced]
-                entry["latency"] = {"latency_ms": {p: statistics.median(x["latency_ms"][p]
-                                                                         for x in entry["latency_slices"])
+                entry["latency"] = {"latency_ms": {p: round(statistics.median(x["latency_ms"][p]
+                                                                               for x in entry["latency_slices"]), 3)
                                                    for p in ("p50", "p90", "p99")}}
                 echo(f"  {'traced' if traced else 'untraced'} latency at {rate:g} req/s: "
                      f"{entry['latency']['latency_ms']}")
@@ -145,7 +145,7 @@ def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo) -> None:
         with _running(plan, receiver, True, echo, viewer=True) as (stack, startup):
             entry["startup_s"] = startup
             entry["memory_idle"] = stack.memory()
-            load.run_oha(stack.ports["catalog"], duration_s=plan.warmup_s, connections=plan.concurrency)
+            _warm_up(plan, stack)
             entry["throughput_slices"] = [_throughput_slice(plan, stack, time.monotonic() - clock)
                                           for _ in range(plan.rounds)]
             entry["memory_loaded"] = stack.memory()
@@ -154,6 +154,11 @@ def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo) -> None:
                                             connections=plan.latency_connections, rate=rate)
             echo(f"  throughput {entry['throughput']['ok_per_s']} req/s; latency at {rate:g} req/s: "
                  f"{entry['latency']['latency_ms']}")
+
+
+def _warm_up(plan: Plan, stack: BenchStack) -> None:
+    """Untimed load after `up`: the JVM compiles, the pools fill."""
+    load.run_oha(stack.ports["catalog"], duration_s=plan.warmup_s, connections=plan.concurrency)
 
 
 def _abba(rounds: int) -> list[bool]:
@@ -188,18 +193,21 @@ def _running(plan: Plan, receiver: BenchReceiver, traced: bool, echo, *, viewer:
     receiver.clear()
     receiver.decoding = True
     startup = stack.up()
+    def since_up() -> float:
+        return round(time.monotonic() - stack.reporter.started, 2)
+
     try:
         trace_id = load.first_response(stack.ports["catalog"])
+        if not traced or viewer:
+            startup["first response"] = since_up()
         if traced:
             if trace_id is None:
                 raise PolytraceError("the traced stack answered without a traceresponse header")
             if viewer:  # what a user of `make run` waits for: the trace on Zipkin's page
-                startup["first response"] = round(time.monotonic() - stack.reporter.started, 2)
                 wait_in_viewer(stack.ports["viewer"], trace_id)
             else:
                 wait_complete(receiver, stack.ports, trace_id)
-        startup["first complete trace" if traced else "first response"] = round(
-            time.monotonic() - stack.reporter.started, 2)
+            startup["first complete trace"] = since_up()
         echo(f"  startup: {startup}")
         receiver.decoding = False
         yield stack, startup

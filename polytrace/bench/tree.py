@@ -28,16 +28,19 @@ def describe(root: Path = ROOT) -> dict:
     listing = "\n".join(line for line in _git(["ls-tree", "-r", "HEAD"], root).splitlines()  # no exclude magic here
                          if not line.split("\t", 1)[-1].startswith(RESULTS + "/"))
     changed = _git(["status", "--porcelain", "--", ".", OUTSIDE], root).splitlines()
-    digest = hashlib.sha256()
-    digest.update(_git(["diff", "HEAD", "--", ".", OUTSIDE], root).encode())
-    for line in changed:
-        if line.startswith("??"):
-            path = root / line[3:]
-            if path.is_file():
-                digest.update(path.read_bytes())
     return {"commit": commit or None,
             "sources_sha256": hashlib.sha256(listing.encode()).hexdigest() if listing else None,
-            "changed": changed, "changes_sha256": digest.hexdigest() if changed else None}
+            "changed": changed, "changes_sha256": _changes_digest(changed, root) if changed else None}
+
+
+def _changes_digest(changed: list[str], root: Path) -> str:
+    """The uncommitted content: the diff against HEAD, and each untracked file."""
+    digest = hashlib.sha256(_git(["diff", "HEAD", "--", ".", OUTSIDE], root).encode())
+    for line in changed:
+        path = root / line[3:]
+        if line.startswith("??") and path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def same(a: dict | None, b: dict | None) -> bool | None:
