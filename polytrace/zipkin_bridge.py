@@ -22,7 +22,7 @@ from typing import Any
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from polytrace.otlp import PayloadError, Span, parse_body, response_body
+from polytrace.capture.otlp import PayloadError, Span, parse_body, response_body
 
 log = logging.getLogger("polytrace.zipkin_bridge")
 ZIPKIN_KINDS = {"SERVER": "SERVER", "CLIENT": "CLIENT", "PRODUCER": "PRODUCER", "CONSUMER": "CONSUMER"}

@@ -3,8 +3,8 @@ from __future__ import annotations
 import psutil
 import pytest
 
+from polytrace.capture.receiver import OtlpReceiver
 from polytrace.ports import port_is_free
-from polytrace.receiver import OtlpReceiver
 from tests.stack import Stack
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from polytrace.otlp import Span
+from polytrace.capture.otlp import Span
 
 FILE = Path(__file__).with_name("semconv.yaml")
 _TYPES = {"int": int, "str": str, "float": float, "bool": bool}

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import requests
 
-from polytrace.golden import missing_parts
-from polytrace.otlp import Span
-from polytrace.receiver import OtlpReceiver
+from polytrace.capture.golden import missing_parts
+from polytrace.capture.otlp import Span
+from polytrace.capture.receiver import OtlpReceiver
 from polytrace.wait import poll_until
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from polytrace.golden import ancestors, is_descendant
-from polytrace.otlp import Span
+from polytrace.capture.golden import ancestors, is_descendant
+from polytrace.capture.otlp import Span
 
 __all__ = ["TraceParent", "ancestors", "is_descendant", "matching", "one", "orphans", "parse_traceresponse"]
 

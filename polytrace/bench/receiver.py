@@ -1,4 +1,4 @@
-"""The OTLP receiver (polytrace/receiver.py), plus a discard switch and a way to forget what it holds."""
+"""The OTLP receiver (polytrace/capture/receiver.py), plus a discard switch and a way to forget what it holds."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import logging
 
 from werkzeug.wrappers import Request, Response
 
-from polytrace.otlp import response_body
-from polytrace.receiver import OtlpReceiver
+from polytrace.capture.otlp import response_body
+from polytrace.capture.receiver import OtlpReceiver
 
 
 class BenchReceiver(OtlpReceiver):

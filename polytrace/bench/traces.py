@@ -1,4 +1,4 @@
-"""Following traces to completeness: polytrace/golden.py says when a trace is the complete golden one."""
+"""Following traces to completeness: polytrace/capture/golden.py says when a trace is the complete golden one."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import time
 import urllib.request
 from collections import Counter
 
+from polytrace.capture.golden import missing_parts
 from polytrace.config import SERVICES
-from polytrace.golden import missing_parts
 from polytrace.wait import poll_until
 
 EXPECTATION = "product_request"

@@ -13,7 +13,7 @@ import psutil
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from polytrace.otlp import PayloadError, Span, parse_body, response_body
+from polytrace.capture.otlp import PayloadError, Span, parse_body, response_body
 
 __all__ = ["OtlpReceiver", "Span"]
 

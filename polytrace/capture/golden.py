@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from polytrace.capture.otlp import Span
 from polytrace.config import ROOT
-from polytrace.otlp import Span
 
 FILE = ROOT / "tests" / "expectations.yaml"
 

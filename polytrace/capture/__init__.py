@@ -1,0 +1,1 @@
+"""What the tests and the bench share: the OTLP decoder, a test receiver, golden-trace matching."""
