@@ -3,9 +3,6 @@ SHELL := /bin/bash
 VENV := .venv
 POLYTRACE := $(VENV)/bin/polytrace
 PYTEST := $(VENV)/bin/pytest
-SERVICES := pricing stock analytics catalog
-export CARGO_TARGET_DIR ?= $(HOME)/.cache/polytrace/target/stock
-export CARGO_BUILD_JOBS ?= 2
 
 .PHONY: run up down status logs deps build test unit-tests e2e deploy-checks lint bench bench-deps clean
 
@@ -30,7 +27,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 build: deps $(VENV)/.installed
-	$(POLYTRACE) build $(SERVICES)
+	$(POLYTRACE) build
 
 test: build lint unit-tests e2e deploy-checks  ## every test: lint, unit tests, end-to-end suite, deploy checks
 
@@ -39,10 +36,7 @@ lint: $(VENV)/.installed
 
 unit-tests: build
 	$(PYTEST) -q polytrace/tests
-	cd services/pricing && .venv/bin/ruff check . && .venv/bin/pytest -q
-	cd services/stock && cargo clippy --release --locked --all-targets -q -- -D warnings && cargo test --release --locked -q
-	cd services/analytics && npm test
-	cd services/catalog && mvn -q -B test
+	$(POLYTRACE) unit-tests
 
 e2e: build bench-deps               # the suite includes the quick benchmark's harness test
 	$(PYTEST) -q tests --ignore=tests/deploy
@@ -60,7 +54,7 @@ bench: build bench-deps            ## tracing overhead, trace completeness, star
 bench-deps: $(VENV)/.installed $(OHA)
 
 $(OHA):                            # the load generator, compiled once into ~/.cargo/bin (~5 min on 2 cores)
-	env -u CARGO_TARGET_DIR cargo install --locked oha@$(OHA_VERSION)
+	cargo install --locked oha@$(OHA_VERSION)
 
 clean:
 	-$(POLYTRACE) down

@@ -4,8 +4,10 @@
 set -euo pipefail
 
 # postgresql: the private cluster; mosquitto: the MQTT 5 broker; maven + JDK 17: catalog and
-# the Zipkin viewer; wrk: the load generator of `make bench`.
-packages=(postgresql postgresql-client mosquitto maven openjdk-17-jdk-headless wrk)
+# the Zipkin viewer; wrk: the load generator of `make bench`; chromium (with its fonts): the
+# browser that the shop's tests and `make screenshots` drive through Playwright, which can
+# download no browser of its own here.
+packages=(postgresql postgresql-client mosquitto maven openjdk-17-jdk-headless wrk chromium fonts-dejavu-core)
 
 missing=()
 for package in "${packages[@]}"; do
@@ -29,5 +31,6 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || fail "python3 >
 command -v cargo >/dev/null || fail "cargo (Rust >= 1.80, via rustup) is required for services/stock"
 command -v node >/dev/null || fail "node (>= 20) and npm are required for services/analytics"
 node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' || fail "node >= 20 is required"
+command -v go >/dev/null || fail "go (>= 1.25) is required to build the gateway (Caddy, services/gateway)"
 java -version 2>&1 | grep -Eq 'version "(1[7-9]|2[0-9])' || fail "a JDK >= 17 is required for services/catalog"
 exit 0

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from polytrace import registry
 from polytrace.errors import PolytraceError
 
 # Build outputs and caches inside a component folder never count as its sources.
@@ -41,52 +42,36 @@ def _sources(folder: Path) -> Iterator[Path]:
 
 
 def definitions(root: Path) -> dict[str, Build]:
-    services = root / "services"
-    stock_target = CACHE / "target" / "stock"
-    return {
-        "viewer": Build(
-            name="viewer",
-            cwd=root / "infra" / "viewer",
-            # Maven's ${user.home} comes from the password file, not $HOME or XDG_CACHE_HOME: the
-            # folder is passed, so the jar lands where the CLI looks for it.
-            steps=(("mvn", "-q", "-B", "package", f"-Dpolytrace.viewer.dir={CACHE / 'viewer'}"),),
-            outputs=(CACHE / "viewer" / "zipkin.jar",),
-        ),
-        "pricing": Build(
-            name="pricing",
-            cwd=services / "pricing",
-            steps=(
-                ("python3", "-m", "venv", ".venv"),
-                (".venv/bin/pip", "install", "-q", "--disable-pip-version-check", "-e", ".[test]"),
-            ),
-            outputs=(services / "pricing" / ".venv" / "bin" / "gunicorn",),
-        ),
-        "stock": Build(
-            name="stock",
-            cwd=services / "stock",
-            steps=(("cargo", "build", "--release", "--locked"),),
-            outputs=(stock_target / "release" / "stock",),
-            env={"CARGO_TARGET_DIR": str(stock_target), "CARGO_BUILD_JOBS": "2"},
-        ),
-        "analytics": Build(
-            name="analytics",
-            cwd=services / "analytics",
-            steps=(
-                ("npm", "ci", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"),
-                ("npm", "run", "build"),
-            ),
-            outputs=(services / "analytics" / "dist" / "main.js",),
-        ),
-        "catalog": Build(
-            name="catalog",
-            cwd=services / "catalog",
-            steps=(("mvn", "-q", "-B", "package", "-DskipTests"),),
-            outputs=(
-                services / "catalog" / "target" / "catalog.jar",
-                services / "catalog" / "target" / "agent" / "opentelemetry-javaagent.jar",
-            ),
-        ),
-    }
+    """Every component that has a build, from the registry (polytrace/components.toml)."""
+    found = {}
+    for spec in registry.specs():
+        if spec.build is None:
+            continue
+        folder = root / spec.dir
+        values = {"dir": folder, "root": root, "cache": CACHE}
+        found[spec.name] = Build(
+            name=spec.name,
+            cwd=folder,
+            steps=tuple(tuple(part.format_map(values) for part in step) for step in spec.build.steps),
+            outputs=tuple(Path(output.format_map(values)) for output in spec.build.outputs),
+            env={name: value.format_map(values) for name, value in spec.build.env.items()},
+        )
+    return found
+
+
+def run_tests(root: Path, names: Iterable[str] | None = None, echo=print) -> None:
+    """Each component's own unit tests (its `tests` in the registry), in its folder, with its build's env."""
+    wanted = set(names) if names else None
+    builds = definitions(root)
+    for spec in registry.specs():
+        if not spec.tests or (wanted is not None and spec.name not in wanted):
+            continue
+        env = {**os.environ, **(builds[spec.name].env if spec.name in builds else {})}
+        for step in spec.tests:
+            echo(f"{spec.name}: {' '.join(step)}")
+            result = subprocess.run(step, cwd=root / spec.dir, env=env, check=False)
+            if result.returncode != 0:
+                raise PolytraceError(f"{spec.name}'s unit tests failed ({' '.join(step)} exited {result.returncode})")
 
 
 def is_stale(build: Build, stamp_dir: Path) -> bool:

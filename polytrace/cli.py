@@ -180,6 +180,29 @@ def build(components: tuple[str, ...]) -> None:
 
 
 @cli.command()
+@click.option("--check", is_flag=True, help="Only say whether they are stale (exit 1 if so).")
+def docs(check: bool) -> None:
+    """Regenerate the tables of docs/ that come from the registry (polytrace/components.toml)."""
+    from polytrace import docs as generated
+
+    root = load_settings().root
+    changed = generated.stale(root) if check else generated.write(root)
+    if check and changed:
+        raise PolytraceError(f"stale generated tables in {', '.join(changed)}; run `polytrace docs`")
+    console.print(f"{'stale' if check else 'rewrote'}: {', '.join(changed)}" if changed else "docs are up to date")
+
+
+@cli.command("unit-tests")
+@click.argument("components", nargs=-1)
+def unit_tests(components: tuple[str, ...]) -> None:
+    """Run each component's own unit tests (the `tests` of polytrace/components.toml)."""
+    from polytrace import builds
+
+    builds.run_tests(load_settings().root, components or None,
+                     echo=lambda message: console.print(f"[cyan]…[/] {message}"))
+
+
+@cli.command()
 @click.argument("component")
 def stop(component: str) -> None:
     """Stop one component of a running stack (to try failures)."""

@@ -7,21 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from polytrace import registry
+
 ROOT = Path(__file__).resolve().parent.parent
 
-# Every port the stack listens on (all on 127.0.0.1), with its environment override.
-DEFAULT_PORTS: dict[str, int] = {
-    "catalog": 8080,
-    "pricing": 8081,
-    "stock": 8082,
-    "analytics": 8083,
-    "postgres": 55432,
-    "mosquitto": 11883,
-    "viewer": 16686,
-    "otlp": 4318,  # the viewer's OTLP/HTTP receiver
-}
-
-SERVICES = ("pricing", "stock", "analytics", "catalog")
+# Every port the stack listens on (all on 127.0.0.1), with its environment override: from the registry.
+DEFAULT_PORTS: dict[str, int] = registry.default_ports()
+SERVICES = registry.services()
 
 
 def port_variable(name: str) -> str:

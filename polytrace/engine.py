@@ -12,7 +12,7 @@ from typing import Protocol
 
 import psutil
 
-from polytrace import builds, postgres
+from polytrace import builds, postgres, registry
 from polytrace.components import Component, all_components, selected_services
 from polytrace.config import SERVICES, Settings
 from polytrace.errors import PolytraceError
@@ -69,7 +69,11 @@ class Engine:
             self.reporter.done(f"{name}: built in {self.clock() - started:.0f}s")
 
     def _buildable(self) -> list[str]:
-        return (["viewer"] if self.settings.viewer_enabled else []) + list(selected_services())
+        """What this stack needs built: the viewer only when it runs, services only when selected."""
+        services = selected_services()
+        return [spec.name for spec in registry.specs() if spec.build
+                and (spec.when != "viewer" or self.settings.viewer_enabled)
+                and (spec.kind != "service" or spec.name in services)]
 
     # ---- up ------------------------------------------------------------------------------------
 

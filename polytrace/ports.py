@@ -5,8 +5,20 @@ from __future__ import annotations
 import socket
 from collections.abc import Mapping
 
-from polytrace.config import port_variable
+from polytrace.config import DEFAULT_PORTS, port_variable
 from polytrace.errors import PolytraceError
+
+
+def port_block(base: int) -> dict[str, int]:
+    """Every component's port moved into the block base…base+999 (its default's last three digits).
+
+    Tests and benchmarks run their own stacks beside a developer's `make run` this way; bases
+    below 32768 keep them out of the kernel's ephemeral range.
+    """
+    ports = {name: base + port % 1000 for name, port in DEFAULT_PORTS.items()}
+    if len(set(ports.values())) != len(ports):
+        raise ValueError(f"two default ports share their last three digits: {DEFAULT_PORTS}")
+    return ports
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:

@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from polytrace import system
+from polytrace import registry, system
 from polytrace.components import ADMIN_ROLE, DATABASE
 from polytrace.errors import PolytraceError
 
@@ -54,7 +54,7 @@ def provision(root: Path, port: int, passwords: Mapping[str, str]) -> None:
         f"WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '{DATABASE}')\\gexec"
     )
     _psql([*base, "-d", "postgres"], env, stdin=create_db)
-    variables = [arg for role in ("catalog", "pricing", "stock", "analytics")
+    variables = [arg for role in registry.database_roles()
                  for arg in ("-v", f"{role}_password={passwords[role]}")]
     for script in sorted((root / "infra" / "postgres").glob("*.sql")):
         _psql([*base, "-d", DATABASE, *variables, "-f", str(script)], env)

@@ -6,7 +6,9 @@ import json
 import secrets
 from pathlib import Path
 
-ROLES = ("admin", "catalog", "pricing", "stock", "analytics")
+from polytrace import registry
+
+ROLES = ("admin", *registry.database_roles())
 
 
 def load_or_create(run_dir: Path) -> dict[str, str]:

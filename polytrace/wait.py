@@ -15,7 +15,7 @@ class WaitTimeout(AssertionError):
 
 def poll_until(
     predicate: Callable[[], T],
-    description: str,
+    description: str | Callable[[], str],
     timeout: float,
     interval: float = 0.1,
     clock: Callable[[], float] = time.monotonic,
@@ -24,7 +24,8 @@ def poll_until(
     """Call `predicate` until it returns a truthy value, and return that value.
 
     Exceptions raised by the predicate count as "not yet"; the last one is reported when
-    the time runs out, together with what was being waited for.
+    the time runs out, together with what was being waited for. A callable description is
+    asked at the deadline, so it can say what was still missing then.
     """
     deadline = clock() + timeout
     last_error: BaseException | None = None
@@ -38,5 +39,6 @@ def poll_until(
             last_error = exc
         if clock() >= deadline:
             detail = f"; last error: {type(last_error).__name__}: {last_error}" if last_error else ""
-            raise WaitTimeout(f"timed out after {timeout:g}s waiting for {description}{detail}")
+            what = description() if callable(description) else description
+            raise WaitTimeout(f"timed out after {timeout:g}s waiting for {what}{detail}")
         sleep(interval)

@@ -13,21 +13,13 @@ import requests
 from polytrace.capture.golden import missing_parts
 from polytrace.capture.otlp import Span
 from polytrace.capture.receiver import OtlpReceiver
+from polytrace.ports import port_block
 from polytrace.wait import poll_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # Away from the defaults, so the suite can run beside a developer's `make run`.
-TEST_PORTS = {
-    "catalog": 28080,
-    "pricing": 28081,
-    "stock": 28082,
-    "analytics": 28083,
-    "postgres": 25432,
-    "mosquitto": 21883,
-    "viewer": 26686,
-    "otlp": 24318,
-}
+TEST_PORTS = port_block(28000)
 
 
 class Stack:
@@ -95,8 +87,8 @@ class Stack:
         return poll_until(
             lambda: (trace := self.receiver.trace(trace_id))
             and not missing_parts(trace, expectation, self.ports) and trace,
-            f"trace {trace_id} to match {expectation}: "
-            f"{missing_parts(self.receiver.trace(trace_id), expectation, self.ports)}",
+            lambda: f"trace {trace_id} to match {expectation}: "
+                    f"{missing_parts(self.receiver.trace(trace_id), expectation, self.ports)}",
             timeout,
         )
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from polytrace.ports import port_is_free
+from polytrace import registry
+from polytrace.ports import port_block, port_is_free
 from tests.mqtt import page_view, publish
 from tests.stack import ROOT, Stack
 from tests.tracecontext import (
@@ -23,7 +24,7 @@ from tests.tracecontext import (
     write_report,
 )
 
-HTTP_SERVICES = ("catalog", "pricing", "stock", "analytics")
+HTTP_SERVICES = registry.tracecontext_services()
 RESULTS: dict[tuple[str, str], Verdict] = {}
 
 
@@ -65,8 +66,7 @@ def test_mqtt_consumer_follows_the_rule(stack, case):
     _record(case, "mqtt", verdict)
 
 
-MISCONFIGURED_PORTS = {"catalog": 29080, "pricing": 29081, "stock": 29082, "analytics": 29083,
-                       "postgres": 26432, "mosquitto": 22883, "viewer": 27686, "otlp": 27318}
+MISCONFIGURED_PORTS = port_block(29000)
 
 
 def test_the_suite_fails_a_service_without_the_w3c_propagator(stack, callbacks):

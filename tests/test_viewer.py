@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 import requests
 
-from polytrace.ports import port_is_free
+from polytrace.ports import port_block, port_is_free
 from polytrace.wait import poll_until
 from tests.stack import ROOT, Stack
 from tests.traces import TraceParent
 
 # Its own ports and run directory: this stack runs beside the session's main one.
-VIEWER_PORTS = {"catalog": 29080, "pricing": 29081, "stock": 29082, "analytics": 29083,
-                "postgres": 29432, "mosquitto": 29883, "viewer": 29686, "otlp": 29318}
+VIEWER_PORTS = port_block(29000)
 
 
 @pytest.fixture(scope="module")

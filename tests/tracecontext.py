@@ -24,6 +24,8 @@ import yaml
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from polytrace import registry
+
 CASES_FILE = Path(__file__).with_name("tracecontext_cases.yaml")
 REPORT_FILE = Path(__file__).with_name("conformance-report.md")
 README = Path(__file__).with_name("README.md")
@@ -31,7 +33,7 @@ BEGIN, END = "<!-- conformance:begin -->", "<!-- conformance:end -->"
 
 TRACE_ID = "12345678901234567890123456789012"
 PARENT_ID = "1234567890123456"
-TARGETS = ("catalog", "pricing", "stock", "analytics", "mqtt")  # four HTTP services + the MQTT path
+TARGETS = (*registry.tracecontext_services(), "mqtt")  # the services with the debug endpoint + the MQTT path
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 
 

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from polytrace.ports import port_block
+
 # A port block of its own (tests use 2808x, a developer's stack 808x), so a run disturbs neither;
 # below 32768, so the kernel never hands one of them out as a client's ephemeral port.
-BENCH_PORTS: dict[str, int] = {
-    "catalog": 22080,
-    "pricing": 22081,
-    "stock": 22082,
-    "analytics": 22083,
-    "postgres": 22432,
-    "mosquitto": 22883,
-    "viewer": 22686,
-    "otlp": 22318,
-}
+BENCH_PORTS: dict[str, int] = port_block(22000)
 
 # The bench's own OTLP receiver, on a fixed port of the block: a random one may be a port above.
 CAPTURE_PORT = 22319

@@ -3,8 +3,8 @@
 Each check takes its input as data (a path, a parsed document), so the tests run it on the real
 files and on broken fixtures alike. No Docker engine is involved: hadolint lints the Dockerfiles,
 the Compose Specification schema and Kubernetes' own OpenAPI-derived schemas validate the documents,
-helm renders the chart, and the environment contract is compared with docs/CONVENTIONS.md, the
-services' READMEs and `polytrace up` itself (polytrace/components.py).
+helm renders the chart, and the environment contract is compared with the registry
+(polytrace/components.toml), the services' READMEs and `polytrace up` itself (polytrace/components.py).
 """
 
 from __future__ import annotations
@@ -24,10 +24,14 @@ from typing import Any
 import jsonschema
 import yaml
 
+from polytrace import registry
+from polytrace.components import SHARED_VARIABLES
+from polytrace.docs import service_variables
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 CHART = DEPLOY / "helm" / "polytrace"
-SERVICES = ("catalog", "pricing", "stock", "analytics")
+SERVICES = registry.services()
 HERE = Path(__file__).resolve().parent
 
 # Kubernetes versions the rendered manifests must be valid for: the chart's minimum and the newest
@@ -326,20 +330,10 @@ def _names(cell: str) -> set[str]:
     return set(re.findall(r"`([A-Z][A-Z0-9_]+)`", cell))
 
 
-def conventions_variables(service: str, text: str | None = None) -> set[str]:
-    """The variables docs/CONVENTIONS.md says `service` is given."""
-    text = (ROOT / "docs" / "CONVENTIONS.md").read_text() if text is None else text
-    names: set[str] = set()
-    for heading, header, rows in _tables(text):
-        lowered = [h.lower() for h in header]
-        if heading.lower().startswith("environment") and lowered[:1] == ["variable"]:
-            for row in rows:
-                names |= _names(row[0])
-        elif heading.lower().startswith("service-specific") and lowered[:2] == ["service", "variable"]:
-            for row in rows:
-                if service in {s.strip() for s in row[0].split(",")}:
-                    names |= _names(row[1])
-    return names
+def conventions_variables(service: str) -> set[str]:
+    """The variables the registry says `service` is given or reads (the tables of docs/CONVENTIONS.md)."""
+    shared = {variable.name for variable in SHARED_VARIABLES}
+    return shared | {name for name, _, _ in service_variables(registry.spec(service))}
 
 
 def readme_variables(service: str) -> set[str]:

@@ -37,8 +37,8 @@ def test_compose_and_chart_agree_apart_from_addresses(rendered, service):
     assert differing <= {"OTEL_RESOURCE_ATTRIBUTES", "PGPASSWORD"}, differing
 
 
-def test_the_contract_is_parsed_from_the_docs():
-    # Guards the parser: if CONVENTIONS.md's tables change shape, the checks above must not go blind.
+def test_the_contract_comes_from_the_registry():
+    # Guards the checks above against going blind if the registry's shape changes.
     catalog = checks.conventions_variables("catalog")
     assert {"OTEL_SERVICE_NAME", "PGPASSWORD", "PRICING_URL", "MQTT_BUFFER_SIZE", "OTEL_LOGS_EXPORTER"} <= catalog
     assert "PRICING_URL" not in checks.conventions_variables("pricing")
