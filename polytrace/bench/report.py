@@ -191,10 +191,7 @@ def markdown(results: dict) -> str:
             f"| SDK drop/export-failure log lines | {drops or 'none'} | none |",
             "",
         ]
-        if c["spans_dropped_by_span"]:
-            lines += ["Where spans were lost (service, kind, name: spans missing):", ""]
-            lines += [f"- {d['service']} {d['kind']} `{d['name']}`: {d['count']}" for d in c["spans_dropped_by_span"]]
-            lines.append("")
+        lines += _lost_spans(c["spans_dropped_by_span"])
         if c["incomplete_by_missing_part"]:
             lines += ["Incomplete traces by missing part:", ""]
             lines += [f"- {part}: {n}" for part, n in c["incomplete_by_missing_part"].items()]
@@ -215,10 +212,7 @@ def markdown(results: dict) -> str:
             f"| SDK drop/export-failure log lines | {drops or 'none'} | none |",
             "",
         ]
-        if d["spans_lost_by_span"]:
-            lines += ["Where spans were lost (service, kind, name: spans missing):", ""]
-            lines += [f"- {x['service']} {x['kind']} `{x['name']}`: {x['count']}" for x in d["spans_lost_by_span"]]
-            lines.append("")
+        lines += _lost_spans(d["spans_lost_by_span"])
     lines += ["## Startup (`polytrace up` on a built tree), seconds from its start", "",
               "Every fresh stack counts: each pair's two stacks start once in each pass.", "",
               "| component | untraced | traced | traced + viewer |", "|---|---|---|---|"]
@@ -245,6 +239,13 @@ def markdown(results: dict) -> str:
     elif results.get("charts_note"):
         lines += [f"Charts: {results['charts_note']}", ""]
     return "\n".join(lines)
+
+
+def _lost_spans(by_span: list[dict]) -> list[str]:
+    if not by_span:
+        return []
+    return ["Where spans were lost (service, kind, name: spans missing):", "",
+            *[f"- {x['service']} {x['kind']} `{x['name']}`: {x['count']}" for x in by_span], ""]
 
 
 def _tree_line(tree: dict) -> str:
