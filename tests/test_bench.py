@@ -1,5 +1,5 @@
 """`polytrace bench --quick` end to end: the harness runs and writes its files. No figure is asserted:
-timings on a shared two-core machine say nothing about correctness (DESIGN §8)."""
+timings on a shared two-core machine say nothing about correctness (docs/ARCHITECTURE.md, "Decisions")."""
 
 from __future__ import annotations
 

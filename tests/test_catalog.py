@@ -1,4 +1,4 @@
-"""catalog end to end: the golden trace of DESIGN §2 and the degraded answers."""
+"""catalog end to end: the golden trace (docs/ARCHITECTURE.md) and the degraded answers."""
 
 from __future__ import annotations
 

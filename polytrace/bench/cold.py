@@ -1,4 +1,4 @@
-"""`polytrace bench --cold`: a clean clone to its first complete trace, every cache empty (DESIGN §8).
+"""`polytrace bench --cold`: a clean clone to its first complete trace, every cache empty (ARCHITECTURE.md, Targets).
 
 The clone gets a home directory of its own, so Maven, npm, pip, Cargo's registry, the Zipkin jar
 and the Rust build start from nothing and download from the registries, as on a new machine.
@@ -144,7 +144,7 @@ def markdown(result: dict) -> str:
     total = result.get("clean_clone_to_first_trace_s")
     lines += [f"| **clean clone → first complete trace** | **{total:.1f}** ({total / 60:.1f} min) |" if total
               else "| clean clone → first complete trace | – |", "",
-              "Target: ≤ 15 min (DESIGN §8).", ""]
+              "Target: ≤ 15 min (docs/ARCHITECTURE.md, Targets).", ""]
     if result.get("build_s"):
         lines += ["Builds (seconds, from `polytrace build`):", "", "| component | seconds |", "|---|---|"]
         lines += [f"| {name} | {seconds} |" for name, seconds in result["build_s"].items()]
