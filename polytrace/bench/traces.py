@@ -8,8 +8,7 @@ import time
 import urllib.request
 from collections import Counter
 
-from polytrace.capture.golden import missing_parts
-from polytrace.config import SERVICES
+from polytrace.capture.golden import missing_parts, services
 from polytrace.wait import poll_until
 
 EXPECTATION = "product_request"
@@ -102,7 +101,8 @@ def wait_in_viewer(viewer_port: int, trace_id: str, timeout: float = 120.0) -> l
         found[:] = sorted({s.get("localEndpoint", {}).get("serviceName", "") for s in spans})
         consumer = any(s.get("kind") == "CONSUMER" and s.get("localEndpoint", {}).get("serviceName") == "analytics"
                        for s in spans)
-        return consumer and set(SERVICES) <= set(found)
+        return consumer and services(EXPECTATION) <= set(found)
 
-    poll_until(complete, f"trace {trace_id} in the viewer with all four services", timeout, interval=0.5)
+    poll_until(complete, f"trace {trace_id} in the viewer with the services of {EXPECTATION}", timeout,
+               interval=0.5)
     return found

@@ -23,6 +23,11 @@ def expectations(path: Path = FILE) -> dict[str, Any]:
     return yaml.safe_load(path.read_text())
 
 
+def services(name: str) -> set[str]:
+    """The services whose spans the expectation `name` names."""
+    return {rule["service"] for rule in expectations()[name]["spans"].values()}
+
+
 def ancestors(trace: list[Span], span: Span) -> list[Span]:
     by_id = {s.span_id: s for s in trace}
     chain = []
