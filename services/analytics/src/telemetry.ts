@@ -8,6 +8,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { isAppBaggageKey } from './baggage';
+import { nameQuerySpan } from './db/statements';
 
 const sdk = new NodeSDK({
   // app.* baggage entries of the parent context copied onto each span as it starts; then OTLP
@@ -32,6 +33,8 @@ const sdk = new NodeSDK({
       ignoreConnectSpans: true,
       // Never put bound values (paths, client IPs) into db spans.
       enhancedDatabaseReporting: false,
+      // `INSERT analytics.page_view` instead of `pg.query:INSERT polytrace` (see db/statements.ts).
+      requestHook: nameQuerySpan,
     }),
   ],
 });
