@@ -5,6 +5,7 @@ import { shutdownTelemetry } from './telemetry';
 import { trace } from '@opentelemetry/api';
 import { ConfigError, loadConfig } from './config';
 import { PgPageViewStore } from './db/store';
+import { ANALYTICS_FAILURE, FailureFlagError, openFeatureFlags, startFlags, stopFlags } from './flags';
 import { createHttpServer } from './http/server';
 import { createLogger } from './log';
 import { Subscriber } from './mqtt/subscriber';
@@ -23,8 +24,21 @@ async function main(): Promise<void> {
   const logger = createLogger(cfg.logLevel);
 
   const store = new PgPageViewStore(cfg.pg, (err) => logger.warn({ reason: err.message }, 'db.idle_client_error'));
-  const handle = createMessageHandler({ tracer: trace.getTracer('analytics'), store, logger });
-  const subscriber = new Subscriber(cfg.mqtt, { handle, storeReady: () => store.ping(), logger });
+  const flags = openFeatureFlags();
+  const handle = createMessageHandler({ tracer: trace.getTracer('analytics'), store, flags, logger });
+  const storeReady = async (): Promise<void> => {
+    if (await flags.analyticsFailure()) throw new FailureFlagError(ANALYTICS_FAILURE);
+    await store.ping();
+  };
+  const subscriber = new Subscriber(cfg.mqtt, { handle, storeReady, logger });
+  try {
+    // A changed flags file may end a pause at once instead of at the next backoff step.
+    await startFlags(cfg.flags, () => subscriber.wake(), logger);
+  } catch (err) {
+    process.stderr.write(`analytics: cannot read the failure flags: ${(err as Error).message}\n`);
+    await shutdownTelemetry();
+    process.exit(2);
+  }
   const server = createHttpServer({
     store,
     subscriberStatus: () => subscriber.status(),
@@ -56,6 +70,7 @@ async function main(): Promise<void> {
     await subscriber.stop(); // drains the message in flight, then DISCONNECT (session kept)
     await httpClosed;
     await store.close();
+    await stopFlags();
     await shutdownTelemetry(); // flush spans
     logger.info({}, 'shutdown.complete');
     process.exit(0);

@@ -44,7 +44,8 @@ class FakeStore implements PageViewStore {
 
 function setup() {
   const store = new FakeStore();
-  const handle = createMessageHandler({ tracer: provider.getTracer('test'), store, logger: createLogger('silent') });
+  const flags = { analyticsFailure: async () => false };
+  const handle = createMessageHandler({ tracer: provider.getTracer('test'), store, flags, logger: createLogger('silent') });
   return { store, handle };
 }
 
