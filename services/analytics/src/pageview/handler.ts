@@ -72,6 +72,17 @@ function errorTypeOf(err: unknown): string {
   return err instanceof Error ? err.name : 'unknown';
 }
 
+/**
+ * Resolves when a view could be stored now (the failure flag off, the database answering);
+ * the subscriber checks it before reconnecting after a held message.
+ */
+export function storeReadiness({ store, flags }: Pick<HandlerDeps, 'store' | 'flags'>): () => Promise<void> {
+  return async () => {
+    if (await flags.analyticsFailure()) throw new FailureFlagError(ANALYTICS_FAILURE);
+    await store.ping();
+  };
+}
+
 export function createMessageHandler({ tracer, store, flags, logger }: HandlerDeps): MessageHandler {
   return async function handle(msg: IncomingMessage): Promise<Outcome> {
     const extracted = extractTraceContext(msg.userProperties);
