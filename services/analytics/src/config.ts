@@ -14,9 +14,18 @@ export interface Config {
   };
   pg: { host: string; port: number; database: string; user: string; password: string | undefined };
   logLevel: string;
+  /** where the failure flags come from; undefined: no provider, every flag takes its default */
+  flags: FlagsConfig | undefined;
   /** POLYTRACE_DEBUG_ENDPOINTS=1 enables POST /debug/tracecontext */
   debugEndpoints: boolean;
 }
+
+/**
+ * The flagd provider's own variables. `file` (the flagd provider spec's name for offline mode)
+ * and `in-process` with FLAGD_OFFLINE_FLAG_SOURCE_PATH read a flags file; `in-process` without
+ * it and `rpc` talk to a flagd daemon (FLAGD_HOST, FLAGD_PORT, … read by the provider itself).
+ */
+export type FlagsConfig = { resolver: 'in-process'; sourcePath: string } | { resolver: 'in-process' | 'rpc'; sourcePath?: undefined };
 
 export class ConfigError extends Error {
   constructor(
@@ -48,6 +57,24 @@ function port(env: Env, name: string, fallback: number): number {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+function flags(env: Env): FlagsConfig | undefined {
+  const resolver = str(env, 'FLAGD_RESOLVER', '').toLowerCase();
+  const sourcePath = str(env, 'FLAGD_OFFLINE_FLAG_SOURCE_PATH', '') || undefined;
+  switch (resolver) {
+    case '':
+      return sourcePath ? { resolver: 'in-process', sourcePath } : undefined;
+    case 'file':
+      if (!sourcePath) throw new ConfigError('FLAGD_OFFLINE_FLAG_SOURCE_PATH', 'must name the flags file when FLAGD_RESOLVER=file');
+      return { resolver: 'in-process', sourcePath };
+    case 'in-process':
+      return sourcePath ? { resolver: 'in-process', sourcePath } : { resolver: 'in-process' };
+    case 'rpc':
+      return { resolver: 'rpc' };
+    default:
+      throw new ConfigError('FLAGD_RESOLVER', `must be file, in-process or rpc, got ${JSON.stringify(env.FLAGD_RESOLVER)}`);
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = str(env, 'LOG_LEVEL', 'info');
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -73,6 +100,7 @@ export function loadConfig(env: Env = process.env): Config {
       password: env.PGPASSWORD === '' ? undefined : env.PGPASSWORD,
     },
     logLevel,
+    flags: flags(env),
     debugEndpoints: env.POLYTRACE_DEBUG_ENDPOINTS === '1',
   };
 }

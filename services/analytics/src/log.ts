@@ -6,7 +6,8 @@ import pino from 'pino';
 
 export type Logger = pino.Logger;
 
-export function createLogger(level: string): Logger {
+/** `destination`: stdout unless given (tests read the lines back). */
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino({
     level,
     base: { service: 'analytics' },
@@ -19,5 +20,5 @@ export function createLogger(level: string): Logger {
       if (!isSpanContextValid(sc)) return {};
       return { trace_id: sc.traceId, span_id: sc.spanId, trace_flags: `0${sc.traceFlags.toString(16)}` };
     },
-  });
+  }, destination);
 }

@@ -5,10 +5,18 @@ import { shutdownTelemetry } from './telemetry';
 import { trace } from '@opentelemetry/api';
 import { ConfigError, loadConfig } from './config';
 import { PgPageViewStore } from './db/store';
+import { openFeatureFlags, startFlags, stopFlags } from './flags';
 import { createHttpServer } from './http/server';
 import { createLogger } from './log';
 import { Subscriber } from './mqtt/subscriber';
-import { createMessageHandler } from './pageview/handler';
+import { createMessageHandler, storeReadiness } from './pageview/handler';
+
+/** A setting the service cannot start with: one line on stderr, exit 2. */
+async function exitMisconfigured(message: string): Promise<never> {
+  process.stderr.write(`analytics: ${message}\n`);
+  await shutdownTelemetry();
+  process.exit(2);
+}
 
 async function main(): Promise<void> {
   let cfg;
@@ -16,15 +24,18 @@ async function main(): Promise<void> {
     cfg = loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`analytics: invalid configuration: ${err.message}\n`);
-    await shutdownTelemetry();
-    process.exit(2);
+    return exitMisconfigured(`invalid configuration: ${err.message}`);
   }
   const logger = createLogger(cfg.logLevel);
 
   const store = new PgPageViewStore(cfg.pg, (err) => logger.warn({ reason: err.message }, 'db.idle_client_error'));
-  const handle = createMessageHandler({ tracer: trace.getTracer('analytics'), store, logger });
-  const subscriber = new Subscriber(cfg.mqtt, { handle, storeReady: () => store.ping(), logger });
+  const flags = openFeatureFlags();
+  const handle = createMessageHandler({ tracer: trace.getTracer('analytics'), store, flags, logger });
+  const subscriber = new Subscriber(cfg.mqtt, { handle, storeReady: storeReadiness({ store, flags }), logger });
+  // A changed flags file may end a pause at once instead of at the next backoff step.
+  await startFlags(cfg.flags, () => subscriber.wake(), logger).catch((err: Error) =>
+    exitMisconfigured(`cannot read the failure flags: ${err.message}`),
+  );
   const server = createHttpServer({
     store,
     subscriberStatus: () => subscriber.status(),
@@ -56,6 +67,7 @@ async function main(): Promise<void> {
     await subscriber.stop(); // drains the message in flight, then DISCONNECT (session kept)
     await httpClosed;
     await store.close();
+    await stopFlags();
     await shutdownTelemetry(); // flush spans
     logger.info({}, 'shutdown.complete');
     process.exit(0);

@@ -2,39 +2,19 @@
 // `node --require ./dist/telemetry.js dist/main.js`, so `http` and `pg` are patched before
 // any module requires them. Everything is configured by the standard OTEL_* variables
 // (endpoint, headers, propagators, batch processor, sampler, resource, OTEL_SDK_DISABLED).
-import { type Context, propagation } from '@opentelemetry/api';
+import { BaggageSpanProcessor } from '@opentelemetry/baggage-span-processor';
 import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-
-/** Baggage keys copied onto every span as attributes (e.g. `app.session`). */
-export const BAGGAGE_PREFIX = 'app.';
-
-/**
- * Copies the baggage entries whose key starts with `app.` from the parent context onto each
- * span when it starts — what @opentelemetry/baggage-span-processor does, in a few lines
- * (kept in-tree rather than adding one more package to pin for Node 20).
- */
-export class BaggageAttributesProcessor implements tracing.SpanProcessor {
-  onStart(span: tracing.Span, parentContext: Context): void {
-    for (const [key, entry] of propagation.getBaggage(parentContext)?.getAllEntries() ?? []) {
-      if (key.startsWith(BAGGAGE_PREFIX)) span.setAttribute(key, entry.value);
-    }
-  }
-  onEnd(): void {}
-  forceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
+import { isAppBaggageKey } from './baggage';
+import { nameQuerySpan } from './db/statements';
 
 const sdk = new NodeSDK({
-  // The baggage copier, then OTLP over HTTP/protobuf to $OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces
-  // behind the batch processor (which reads OTEL_BSP_* itself).
-  spanProcessors: [new BaggageAttributesProcessor(), new tracing.BatchSpanProcessor(new OTLPTraceExporter())],
+  // app.* baggage entries of the parent context copied onto each span as it starts; then OTLP
+  // over HTTP/protobuf to $OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces behind the batch processor
+  // (which reads OTEL_BSP_* itself).
+  spanProcessors: [new BaggageSpanProcessor(isAppBaggageKey), new tracing.BatchSpanProcessor(new OTLPTraceExporter())],
   // service.name comes from OTEL_SERVICE_NAME; this is only the fallback when it is unset.
   serviceName: process.env.OTEL_SERVICE_NAME ? undefined : 'analytics',
   // Only what this service uses, not the auto-instrumentations bundle (see README).
@@ -53,6 +33,8 @@ const sdk = new NodeSDK({
       ignoreConnectSpans: true,
       // Never put bound values (paths, client IPs) into db spans.
       enhancedDatabaseReporting: false,
+      // `INSERT analytics.page_view` instead of `pg.query:INSERT polytrace` (see db/statements.ts).
+      requestHook: nameQuerySpan,
     }),
   ],
 });

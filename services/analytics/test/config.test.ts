@@ -31,6 +31,30 @@ describe('loadConfig', () => {
   });
 });
 
+describe('loadConfig: flags', () => {
+  it('has no provider without the flagd variables', () => {
+    assert.equal(loadConfig({}).flags, undefined);
+  });
+
+  it('reads a flags file in file and in-process mode', () => {
+    const path = '/run/flags.json';
+    for (const resolver of ['file', 'in-process', 'FILE', undefined]) {
+      const env = { FLAGD_RESOLVER: resolver, FLAGD_OFFLINE_FLAG_SOURCE_PATH: path };
+      assert.deepEqual(loadConfig(env).flags, { resolver: 'in-process', sourcePath: path }, String(resolver));
+    }
+  });
+
+  it('talks to a flagd daemon in rpc mode, or in-process without a file', () => {
+    assert.deepEqual(loadConfig({ FLAGD_RESOLVER: 'rpc' }).flags, { resolver: 'rpc' });
+    assert.deepEqual(loadConfig({ FLAGD_RESOLVER: 'in-process' }).flags, { resolver: 'in-process' });
+  });
+
+  it('fails fast on a file resolver without a file, or an unknown resolver', () => {
+    assert.throws(() => loadConfig({ FLAGD_RESOLVER: 'file' }), (e: unknown) => e instanceof ConfigError && e.variable === 'FLAGD_OFFLINE_FLAG_SOURCE_PATH');
+    assert.throws(() => loadConfig({ FLAGD_RESOLVER: 'flagd' }), (e: unknown) => e instanceof ConfigError && e.variable === 'FLAGD_RESOLVER');
+  });
+});
+
 describe('isRowRejection', () => {
   it('treats SQLSTATE classes 22 and 23 as permanent, everything else as transient', () => {
     const pgErr = (code: string) => Object.assign(new Error(code), { code });

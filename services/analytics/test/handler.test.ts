@@ -9,6 +9,7 @@ import {
   REASON_SUCCESS,
   REASON_UNSPECIFIED_ERROR,
   createMessageHandler,
+  storeReadiness,
 } from '../src/pageview/handler';
 import type { PageView } from '../src/pageview/payload';
 import { setupTracing } from './setup';
@@ -44,7 +45,8 @@ class FakeStore implements PageViewStore {
 
 function setup() {
   const store = new FakeStore();
-  const handle = createMessageHandler({ tracer: provider.getTracer('test'), store, logger: createLogger('silent') });
+  const flags = { analyticsFailure: async () => false };
+  const handle = createMessageHandler({ tracer: provider.getTracer('test'), store, flags, logger: createLogger('silent') });
   return { store, handle };
 }
 
@@ -180,5 +182,20 @@ describe('idempotency and store failures', () => {
     const outcome = await handle({ topic: 'analytics', payload: payload() });
     assert.deepEqual(outcome, { kind: 'rejected', ack: true, reasonCode: REASON_UNSPECIFIED_ERROR, errorType: 'db_row_rejected' });
     assert.equal(onlySpan().attributes['error.type'], 'db_row_rejected');
+  });
+});
+
+describe('storeReadiness', () => {
+  it('passes only with the failure flag off and the database answering', async () => {
+    const store = new FakeStore();
+    let on = true;
+    const ready = storeReadiness({ store, flags: { analyticsFailure: async () => on } });
+    await assert.rejects(ready(), (err: Error) => err.name === 'FailureFlagError' && /analyticsFailure/.test(err.message));
+    on = false;
+    await ready();
+    store.ping = async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    };
+    await assert.rejects(ready(), /ECONNREFUSED/);
   });
 });

@@ -1,8 +1,9 @@
-// Persistence: one pg pool for the process and the only SQL of the service. Tables are named
-// with their schema so the traced db.query.text says where a statement goes.
+// Persistence: one pg pool for the process. The SQL is in statements.ts; tables are named with
+// their schema so the traced db.query.text says where a statement goes.
 import pg from 'pg';
 import type { Config } from '../config';
 import type { PageView } from '../pageview/payload';
+import { COUNT_BY_PATH, INSERT_VIEW, PING } from './statements';
 
 export type InsertResult = 'stored' | 'duplicate';
 
@@ -42,10 +43,6 @@ export function isRowRejection(err: unknown): err is Error & { code: string } {
   return err instanceof Error && typeof code === 'string' && /^(22|23)[0-9A-Z]{3}$/.test(code);
 }
 
-const INSERT_VIEW =
-  'INSERT INTO analytics.page_view (id, path, client_ip, ts) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING';
-const COUNT_BY_PATH = 'SELECT path, count(*) AS n FROM analytics.page_view GROUP BY path ORDER BY path';
-
 export class PgPageViewStore implements PageViewStore {
   private readonly pool: pg.Pool;
 
@@ -70,7 +67,7 @@ export class PgPageViewStore implements PageViewStore {
 
   async insert(view: PageView): Promise<InsertResult> {
     try {
-      const res = await this.pool.query(INSERT_VIEW, [view.id, view.path, view.clientIp, view.ts]);
+      const res = await this.pool.query(INSERT_VIEW.text, [view.id, view.path, view.clientIp, view.ts]);
       return res.rowCount === 1 ? 'stored' : 'duplicate';
     } catch (err) {
       if (isRowRejection(err)) throw new RowRejectedError(err.code, err);
@@ -79,7 +76,7 @@ export class PgPageViewStore implements PageViewStore {
   }
 
   async counts(): Promise<ViewCounts> {
-    const res = await this.pool.query<{ path: string; n: string }>(COUNT_BY_PATH);
+    const res = await this.pool.query<{ path: string; n: string }>(COUNT_BY_PATH.text);
     const byPath: Record<string, number> = {};
     let total = 0;
     for (const row of res.rows) {
@@ -91,7 +88,7 @@ export class PgPageViewStore implements PageViewStore {
   }
 
   async ping(): Promise<void> {
-    await this.pool.query('SELECT 1');
+    await this.pool.query(PING.text);
   }
 
   async close(): Promise<void> {

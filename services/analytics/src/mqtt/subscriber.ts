@@ -8,9 +8,10 @@
 //   packets of a connection one after another, so at most one message is in flight.
 // - Stored / duplicate → PUBACK 0x00. Poison (bad payload, row refused) → PUBACK with an error
 //   reason code: acknowledged, so it does not come back.
-// - Database unavailable → no PUBACK. MQTT 5 brokers resend unacknowledged messages only on a
-//   new connection, so the subscriber disconnects (session kept), waits until the database
-//   answers (backoff 1 s → 30 s) and reconnects; the broker redelivers and the insert, being
+// - Store unavailable (database down, or the analyticsFailure flag on) → no PUBACK. MQTT 5
+//   brokers resend unacknowledged messages only on a new connection, so the subscriber
+//   disconnects (session kept), waits until `storeReady` resolves (backoff 1 s → 30 s, cut short
+//   by `wake()` when a flag changes) and reconnects; the broker redelivers and the insert, being
 //   idempotent on id, stores each view once.
 import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -28,7 +29,7 @@ export interface SubscriberOptions {
 
 export interface SubscriberDeps {
   handle: (msg: IncomingMessage) => Promise<Outcome>;
-  /** Resolves when the store is usable again; used before reconnecting after a store failure. */
+  /** Resolves when views can be stored again (flag off, database up); checked before reconnecting. */
   storeReady: () => Promise<void>;
   logger: Logger;
 }
@@ -49,8 +50,10 @@ const BACKOFF_MAX_MS = 30_000;
 export class Subscriber {
   private client: MqttClient | undefined;
   private subscribed = false;
-  /** true between a store failure and the reconnect that follows it */
-  private paused = false;
+  /** the error.type that paused us, between a store failure and the reconnect that follows it */
+  private pausedBy: string | undefined;
+  /** ends the current wait between two `storeReady` checks early */
+  private wakeUp: AbortController | undefined;
   private stopping = false;
   private inFlight: Promise<void> = Promise.resolve();
   private recovery: Promise<void> = Promise.resolve();
@@ -99,7 +102,8 @@ export class Subscriber {
 
   /** Connected, subscribed, and not waiting for the database. */
   status(): { ready: boolean; reason?: string } {
-    if (!this.client?.connected) return { ready: false, reason: this.paused ? 'waiting for the database' : 'mqtt not connected' };
+    if (this.pausedBy) return { ready: false, reason: `cannot store page views (${this.pausedBy}); messages held by the broker` };
+    if (!this.client?.connected) return { ready: false, reason: 'mqtt not connected' };
     if (!this.subscribed) return { ready: false, reason: 'mqtt not subscribed' };
     return { ready: true };
   }
@@ -120,9 +124,9 @@ export class Subscriber {
   }
 
   private onPublish(topic: string, payload: Buffer, packet: mqtt.IPublishPacket, done: AckCallback): void {
-    if (this.stopping || this.paused) {
+    if (this.stopping || this.pausedBy) {
       // Left with the broker: delivered again on the next connection.
-      done(new NotAcknowledged(this.stopping ? 'shutting down' : 'waiting for the database'));
+      done(new NotAcknowledged(this.stopping ? 'shutting down' : `paused (${this.pausedBy})`));
       return;
     }
     const userProperties = packet.properties?.userProperties as UserProperties | undefined;
@@ -132,23 +136,31 @@ export class Subscriber {
           done(outcome.reasonCode);
         } else {
           done(new NotAcknowledged(outcome.errorType));
-          this.pauseUntilStoreReady();
+          this.pauseUntilStoreReady(outcome.errorType);
         }
       },
       (err: unknown) => {
         // The handler reports failures as outcomes; reaching this is a bug. Do not lose the view.
         this.deps.logger.error({ reason: String(err) }, 'mqtt.handler_crashed');
         done(new NotAcknowledged('handler error'));
-        this.pauseUntilStoreReady();
+        this.pauseUntilStoreReady('handler_error');
       },
     );
   }
 
-  private pauseUntilStoreReady(): void {
-    if (this.paused || this.stopping) return;
-    this.paused = true;
+  /**
+   * Ends the current wait of a pause early: what held the messages back may have changed (the
+   * flags file did). No effect when not paused.
+   */
+  wake(): void {
+    this.wakeUp?.abort();
+  }
+
+  private pauseUntilStoreReady(errorType: string): void {
+    if (this.pausedBy || this.stopping) return;
+    this.pausedBy = errorType;
     const log = this.deps.logger;
-    log.warn({}, 'mqtt.paused_for_database');
+    log.warn({ error_type: errorType }, 'mqtt.paused');
     this.recovery = (async () => {
       const client = this.client!;
       // A normal DISCONNECT: the session (and the unacknowledged message) stays with the broker.
@@ -156,21 +168,20 @@ export class Subscriber {
       this.subscribed = false;
       let delay = BACKOFF_START_MS;
       while (!this.stopping) {
-        try {
-          await sleep(delay, undefined, { signal: this.abort.signal });
-        } catch {
-          return; // aborted by stop()
-        }
+        this.wakeUp = new AbortController();
+        await sleep(delay, undefined, { signal: AbortSignal.any([this.abort.signal, this.wakeUp.signal]) }).catch(() => undefined);
+        if (this.stopping) return;
         try {
           await this.deps.storeReady();
           break;
         } catch (err) {
-          log.warn({ retry_in_ms: Math.min(delay * 2, BACKOFF_MAX_MS), reason: (err as Error).message }, 'db.still_unavailable');
+          log.warn({ retry_in_ms: Math.min(delay * 2, BACKOFF_MAX_MS), reason: (err as Error).message }, 'store.still_unavailable');
           delay = Math.min(delay * 2, BACKOFF_MAX_MS);
         }
       }
+      this.wakeUp = undefined;
       if (this.stopping) return;
-      this.paused = false;
+      this.pausedBy = undefined;
       log.info({}, 'mqtt.resuming');
       client.reconnect();
     })();

@@ -5,6 +5,7 @@ import { type Span, SpanKind, SpanStatusCode, type Tracer, context, trace } from
 import { ATTR_CLIENT_ADDRESS, ATTR_ERROR_TYPE, ATTR_URL_PATH } from '@opentelemetry/semantic-conventions';
 import type { PageViewStore } from '../db/store';
 import { RowRejectedError } from '../db/store';
+import { ANALYTICS_FAILURE, type FailureFlags, FailureFlagError } from '../flags';
 import type { Logger } from '../log';
 import { extractTraceContext, type UserProperties } from '../mqtt/context';
 import { InvalidPayloadError, type PageView, parsePageView, peekId } from './payload';
@@ -36,7 +37,7 @@ export type Outcome =
   | { kind: 'stored' | 'duplicate'; ack: true; reasonCode: number }
   /** can never be stored (bad payload, row refused by the database): acknowledge so it does not loop */
   | { kind: 'rejected'; ack: true; reasonCode: number; errorType: string }
-  /** the database is unavailable: do not acknowledge; the broker delivers it again */
+  /** the database is unavailable, or analyticsFailure is on: do not acknowledge; the broker delivers it again */
   | { kind: 'failed'; ack: false; errorType: string };
 
 export class InvalidTraceContextError extends Error {
@@ -49,8 +50,12 @@ export class InvalidTraceContextError extends Error {
 export interface HandlerDeps {
   tracer: Tracer;
   store: PageViewStore;
+  flags: FailureFlags;
   logger: Logger;
 }
+
+/** error.type of a view held back by a failure flag. */
+export const ERROR_TYPE_FAILURE_FLAG = 'failure_flag';
 
 export type MessageHandler = (msg: IncomingMessage) => Promise<Outcome>;
 
@@ -67,7 +72,18 @@ function errorTypeOf(err: unknown): string {
   return err instanceof Error ? err.name : 'unknown';
 }
 
-export function createMessageHandler({ tracer, store, logger }: HandlerDeps): MessageHandler {
+/**
+ * Resolves when a view could be stored now (the failure flag off, the database answering);
+ * the subscriber checks it before reconnecting after a held message.
+ */
+export function storeReadiness({ store, flags }: Pick<HandlerDeps, 'store' | 'flags'>): () => Promise<void> {
+  return async () => {
+    if (await flags.analyticsFailure()) throw new FailureFlagError(ANALYTICS_FAILURE);
+    await store.ping();
+  };
+}
+
+export function createMessageHandler({ tracer, store, flags, logger }: HandlerDeps): MessageHandler {
   return async function handle(msg: IncomingMessage): Promise<Outcome> {
     const extracted = extractTraceContext(msg.userProperties);
     const span = tracer.startSpan(
@@ -110,6 +126,14 @@ export function createMessageHandler({ tracer, store, logger }: HandlerDeps): Me
           [ATTR_URL_PATH]: view.path,
           [ATTR_CLIENT_ADDRESS]: view.clientIp,
         });
+
+        // Evaluated inside the consumer span, so the OpenFeature hook records it there.
+        if (await flags.analyticsFailure()) {
+          markError(span, ERROR_TYPE_FAILURE_FLAG, new FailureFlagError(ANALYTICS_FAILURE));
+          span.setAttribute(ATTR_APP_OUTCOME, 'failed');
+          logger.warn({ id: view.id, flag: ANALYTICS_FAILURE }, 'page_view.held_by_flag');
+          return { kind: 'failed', ack: false, errorType: ERROR_TYPE_FAILURE_FLAG };
+        }
 
         const result = await store.insert(view);
         span.setAttribute(ATTR_APP_OUTCOME, result);
