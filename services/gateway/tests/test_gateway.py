@@ -79,6 +79,8 @@ class Upstream:
                 upstream.seen.append(Seen("GET", self.path, {k.lower(): v for k, v in self.headers.items()}))
                 if self.path == "/products/abc":
                     status, body = 400, {"error": "product id must be an integer: abc"}
+                elif self.path == "/products/503":
+                    status, body = 503, {"error": "catalog database unavailable"}
                 else:
                     status, body = 200, {"path": self.path}
                 payload = json.dumps(body).encode()
@@ -212,7 +214,8 @@ def test_the_caddyfile_is_formatted(caddy):
 def test_tracing_is_only_on_the_api_route(caddy, tmp_path):
     result = subprocess.run(
         [str(caddy), "adapt", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
-        cwd=GATEWAY, capture_output=True, text=True, check=True, env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+        cwd=GATEWAY, capture_output=True, text=True, check=True,
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
     )
     assert result.stdout.count('"handler":"tracing"') == 1
     routes = json.loads(result.stdout)["apps"]["http"]["servers"]["srv0"]["routes"]
@@ -314,6 +317,15 @@ def test_an_api_request_gets_a_server_span_whose_context_reaches_catalog(gateway
     assert span.attributes["http.request.method"] == "GET"
     assert span.attributes["http.response.status_code"] == 200
     assert span.status != "ERROR"
+
+
+def test_a_catalog_503_passes_through_and_marks_the_span_as_an_error(gateway, receiver, upstream):
+    response = gateway.get("/api/products/503", headers={"traceparent": f"00-{'f' * 32}-{CLIENT_SPAN}-01"})
+    assert response.status_code == 503
+    assert response.json() == {"error": "catalog database unavailable"}
+    [span] = gateway_spans(receiver, "f" * 32)
+    assert span.attributes["http.response.status_code"] == 503
+    assert span.status == "ERROR"
 
 
 def test_a_request_without_context_starts_a_trace(gateway, receiver, upstream):
