@@ -155,7 +155,7 @@ def start_gateway(caddy: Path, tmp: Path, env: dict[str, str]) -> Gateway:
 def frontend(tmp_path_factory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
     (dist / "index.html").write_text("<!doctype html><title>shop</title><script src=app.js></script>")
-    (dist / "app.js").write_text("console.log('shop');\n")
+    (dist / "app.js").write_text("console.log('shop');\n" * 100)
     return dist
 
 
@@ -240,6 +240,12 @@ def test_serves_the_frontend_at_the_root(gateway, frontend):
     script = gateway.get("/app.js")
     assert script.status_code == 200
     assert script.headers["Content-Type"].startswith("text/javascript")
+
+
+def test_static_files_are_compressed_for_browsers_that_ask(gateway, frontend):
+    script = gateway.get("/app.js", headers={"Accept-Encoding": "gzip"})
+    assert script.headers["Content-Encoding"] == "gzip"
+    assert script.text == (frontend / "app.js").read_text()  # requests decodes it
 
 
 @pytest.mark.parametrize("path", ["/nope", "/api", "/index.htm", "/v1/trace"])
