@@ -16,7 +16,7 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- .Values.secrets.existingSecret | default "polytrace-db" -}}
 {{- end -}}
 
-{{/* Image of one of the four services. */}}
+{{/* Image of one of the four services or the gateway. */}}
 {{- define "polytrace.serviceImage" -}}
 {{- $svc := index .root.Values.services .component -}}
 {{- $tag := $svc.tag | default .root.Values.images.tag | default .root.Chart.AppVersion -}}
@@ -55,6 +55,7 @@ polytrace/components.py), with in-cluster addresses. tests/deploy compares the t
   value: "0.0.0.0"
 - name: PORT
   value: {{ $svc.port | quote }}
+{{- if ne $name "gateway" }}
 - name: PGHOST
   value: "postgres"
 - name: PGPORT
@@ -68,6 +69,7 @@ polytrace/components.py), with in-cluster addresses. tests/deploy compares the t
     secretKeyRef:
       name: {{ include "polytrace.secretName" $root }}
       key: {{ printf "%s-password" $name }}
+{{- end }}
 {{- if has $name (list "catalog" "analytics") }}
 - name: MQTT_HOST
   value: "mosquitto"
@@ -86,9 +88,18 @@ polytrace/components.py), with in-cluster addresses. tests/deploy compares the t
 - name: OTEL_JAVA_EXPERIMENTAL_SPAN_ATTRIBUTES_COPY_FROM_BAGGAGE_INCLUDE
   value: "app.session"
 {{- end }}
+{{- if eq $name "gateway" }}
+- name: CATALOG_URL
+  value: {{ printf "http://catalog:%v" $root.Values.services.catalog.port | quote }}
+{{- /* Jaeger's read API (/api/traces/{id}); Zipkin's v2 API is local mode's viewer. */}}
+- name: VIEWER_URL
+  value: "http://jaeger:16686"
+- name: FRONTEND_DIR
+  value: "/srv/frontend"
+{{- end }}
 {{- end -}}
 
-{{/* Hardened container defaults for the four services (their images run as a numeric non-root user). */}}
+{{/* Hardened container defaults for the four services and the gateway (their images run as a numeric non-root user). */}}
 {{- define "polytrace.containerSecurity" -}}
 allowPrivilegeEscalation: false
 readOnlyRootFilesystem: true
