@@ -29,9 +29,5 @@ proc_name = "pricing"
 control_socket_disable = True
 
 
-def post_fork(server: Any, worker: Any) -> None:
-    telemetry.start_worker()
-
-
 def worker_exit(server: Any, worker: Any) -> None:
     telemetry.flush()
