@@ -8,8 +8,8 @@ OpenTelemetry SDK restarts its batch-export thread in each child.
 
 from typing import Any
 
-from pricing import telemetry
-from pricing.config import load_server
+from pricing import flags, telemetry
+from pricing.config import flagd_resolver, load_server
 from pricing.logs import logging_config
 
 _server = load_server()
@@ -27,6 +27,10 @@ proc_name = "pricing"
 # gunicorn >= 26 opens a control socket under ~/.gunicorn by default; two instances (dev stack and
 # e2e tests) would contend for it and nothing here uses it.
 control_socket_disable = True
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    flags.start_provider(flagd_resolver())  # per worker: the flags file watcher is a thread
 
 
 def worker_exit(server: Any, worker: Any) -> None:
