@@ -8,11 +8,9 @@ OpenTelemetry SDK restarts its batch-export thread in each child.
 
 from typing import Any
 
-from opentelemetry import trace
-
-from pricing.config import load_server
+from pricing import flags, telemetry
+from pricing.config import flagd_resolver, load_server
 from pricing.logs import logging_config
-from pricing.telemetry import install_baggage_processor
 
 _server = load_server()
 
@@ -32,17 +30,8 @@ control_socket_disable = True
 
 
 def post_fork(server: Any, worker: Any) -> None:
-    """Each worker copies `app.*` baggage entries onto its spans (pricing/telemetry.py)."""
-    install_baggage_processor()
+    flags.start_provider(flagd_resolver())  # per worker: the flags file watcher is a thread
 
 
 def worker_exit(server: Any, worker: Any) -> None:
-    """Export what the worker's batch processor still holds before the process ends.
-
-    The SDK also shuts the provider down at interpreter exit; flushing here covers exits that
-    skip atexit handlers. Nothing is lost for requests that finished before SIGTERM.
-    """
-    provider = trace.get_tracer_provider()
-    force_flush = getattr(provider, "force_flush", None)
-    if callable(force_flush):
-        force_flush(5000)
+    telemetry.flush()

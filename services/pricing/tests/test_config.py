@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from pricing import config
-from pricing.persistence import OperationNameCursor, engine_options
+from pricing.persistence import SemconvCursor, engine_options
 
 
 def test_defaults_follow_the_conventions():
@@ -41,4 +41,4 @@ def test_ipv6_bind():
 def test_engine_options_recover_and_fail_fast():
     options = engine_options(config.load_database({}))
     assert options["pool_pre_ping"] is True
-    assert options["connect_args"] == {"connect_timeout": 2, "cursor_factory": OperationNameCursor}
+    assert options["connect_args"] == {"connect_timeout": 2, "cursor_factory": SemconvCursor}

@@ -37,8 +37,9 @@ def test_posts_each_arguments_to_its_url(prices):
     try:
         url = f"http://127.0.0.1:{server.server_port}/callback"
         client = create_app(repository=prices, debug_endpoints=True).test_client()
-        response = client.post("/debug/tracecontext", json=[{"url": url, "arguments": [1]},
-                                                             {"url": url, "arguments": {"a": 2}}])
+        response = client.post(
+            "/debug/tracecontext", json=[{"url": url, "arguments": [1]}, {"url": url, "arguments": {"a": 2}}]
+        )
         assert response.status_code == 200
         assert [body for _, body in _Recorder.received] == [[1], {"a": 2}]
     finally:

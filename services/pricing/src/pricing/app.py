@@ -13,8 +13,9 @@ from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from werkzeug.exceptions import HTTPException
 
-from pricing import config
+from pricing import config, flags
 from pricing.domain import (
+    InjectedFailure,
     InvalidProductId,
     PriceRepository,
     PriceStoreUnavailable,
@@ -29,6 +30,7 @@ bp = Blueprint("prices", __name__)
 
 _REPOSITORY = "pricing.repository"
 _RNG = "pricing.rng"
+_FLAGS = "pricing.flags"
 
 
 def _repository() -> PriceRepository:
@@ -46,12 +48,16 @@ def get_price(product_id: int) -> ResponseReturnValue:
     with tracer.start_as_current_span(
         "compute price", kind=SpanKind.INTERNAL, attributes={"app.product.id": product_id}
     ) as span:
+        rng: random.Random = current_app.extensions[_RNG]
+        failure_flags: flags.FailureFlags | None = current_app.extensions[_FLAGS]
+        if failure_flags is not None:
+            flags.inject(span, failure_flags.evaluate(), rng)
         try:
             price_range = _repository().find(product_id)
         except PriceStoreUnavailable as exc:
             span.set_attribute(ERROR_TYPE, exc.error_type)
             raise  # the span records the exception and status ERROR on the way out
-        price = None if price_range is None else quote(price_range, current_app.extensions[_RNG])
+        price = None if price_range is None else quote(price_range, rng)
         log.debug("price.quoted", extra={"app.product.id": product_id, "app.price": str(price)})
     if price is None:  # outside the span: an unknown product is the caller's error, not ours
         raise ProductNotFound(f"no price for product {product_id}")
@@ -94,6 +100,10 @@ def _on_unavailable(exc: PriceStoreUnavailable) -> ResponseReturnValue:
     return _error(503, str(exc))
 
 
+def _on_injected(exc: InjectedFailure) -> ResponseReturnValue:
+    return _error(500, str(exc))  # the SERVER span gets ERROR and error.type "500" from the status
+
+
 def _on_http_error(exc: HTTPException) -> ResponseReturnValue:
     return _error(exc.code or 500, exc.description or exc.name)
 
@@ -111,6 +121,7 @@ def create_app(
     repository: PriceRepository | None = None,
     rng: random.Random | None = None,
     debug_endpoints: bool | None = None,
+    failure_flags: flags.FailureFlags | None = None,
 ) -> Flask:
     """Builds the app. Without a repository, prices come from PostgreSQL per `settings`."""
     app = Flask("pricing")
@@ -129,6 +140,9 @@ def create_app(
         )
     app.extensions[_REPOSITORY] = repository
     app.extensions[_RNG] = rng or random.Random()
+    if failure_flags is None and config.flagd_resolver():
+        failure_flags = flags.FailureFlags()  # the worker's provider is set by gunicorn's post_fork
+    app.extensions[_FLAGS] = failure_flags  # None: no flag source, every flag off
     app.register_blueprint(bp)
     if config.debug_endpoints() if debug_endpoints is None else debug_endpoints:
         from pricing import debug
@@ -137,6 +151,7 @@ def create_app(
     app.register_error_handler(InvalidProductId, _on_invalid)
     app.register_error_handler(ProductNotFound, _on_not_found)
     app.register_error_handler(PriceStoreUnavailable, _on_unavailable)
+    app.register_error_handler(InjectedFailure, _on_injected)
     app.register_error_handler(HTTPException, _on_http_error)
     app.register_error_handler(Exception, _on_unexpected)
     return app

@@ -103,5 +103,11 @@ def debug_endpoints(env: Mapping[str, str] | None = None) -> bool:
     return env.get("POLYTRACE_DEBUG_ENDPOINTS", "").strip() == "1"
 
 
+def flagd_resolver(env: Mapping[str, str] | None = None) -> str | None:
+    """FLAGD_RESOLVER (e.g. `file`): the flagd provider is used, and reads its other FLAGD_* itself."""
+    env = os.environ if env is None else env
+    return env.get("FLAGD_RESOLVER", "").strip() or None
+
+
 def load(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(server=load_server(env), database=load_database(env))

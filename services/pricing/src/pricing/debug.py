@@ -25,8 +25,9 @@ TIMEOUT_S = 5
 @bp.post("/debug/tracecontext")
 def tracecontext() -> ResponseReturnValue:
     calls = request.get_json(silent=True)
-    if not isinstance(calls, list) or not all(isinstance(c, dict) and isinstance(c.get("url"), str)
-                                              for c in calls):
+    if not isinstance(calls, list) or not all(
+        isinstance(c, dict) and isinstance(c.get("url"), str) for c in calls
+    ):
         return jsonify({"error": 'body must be a JSON array of {"url": ..., "arguments": ...}'}), 400
     session: requests.Session = current_app.extensions[_SESSION]
     for call in calls:

@@ -24,6 +24,10 @@ class ProductNotFound(PricingError):
     """No price row for this product (HTTP 404)."""
 
 
+class InjectedFailure(PricingError):
+    """A failure flag made this request fail on purpose (HTTP 500)."""
+
+
 class PriceStoreUnavailable(PricingError):
     """The database could not be reached or failed (HTTP 503)."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -9,8 +11,8 @@ import psycopg
 from flask_sqlalchemy import SQLAlchemy
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from opentelemetry.semconv.attributes.db_attributes import DB_OPERATION_NAME
-from sqlalchemy import text
+from opentelemetry.semconv.attributes.db_attributes import DB_COLLECTION_NAME, DB_OPERATION_NAME
+from sqlalchemy import Result, TextClause, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from pricing.config import DatabaseSettings
@@ -18,26 +20,68 @@ from pricing.domain import PriceRange, PriceStoreUnavailable
 
 db = SQLAlchemy()
 
+
+@dataclass(frozen=True)
+class Statement:
+    """A traced statement with its operation and table, as the trace names them.
+
+    Declared here rather than parsed from the SQL: the conventions want `db.operation.name` and
+    `db.collection.name` as the application provides them, not extracted from `db.query.text` where
+    one query can name several tables (PostgreSQL). The span name is `{db.operation.name} {target}`.
+    """
+
+    sql: TextClause
+    operation: str
+    collection: str
+
+    @property
+    def span_name(self) -> str:
+        return f"{self.operation} {self.collection}"
+
+
 # Named with its schema so the traced db.query.text says where it goes (docs/CONVENTIONS.md).
-_FIND_PRICE = text("SELECT base, jitter FROM pricing.price WHERE product_id = :product_id")
-_PING = text("SELECT 1")
+_FIND_PRICE = Statement(
+    text("SELECT base, jitter FROM pricing.price WHERE product_id = :product_id"), "SELECT", "pricing.price"
+)
+_PING = text("SELECT 1")  # untraced (see ping)
+
+# The statement being executed, for the cursor below: SQLAlchemy does not hand it to the driver.
+_executing: ContextVar[Statement | None] = ContextVar("pricing.executing", default=None)
 
 
-class OperationNameCursor(psycopg.Cursor[Any]):
-    """Adds db.operation.name to the psycopg instrumentation's CLIENT span.
+def describe(span: trace.Span, statement: Statement) -> None:
+    span.set_attributes({DB_OPERATION_NAME: statement.operation, DB_COLLECTION_NAME: statement.collection})
+    span.update_name(statement.span_name)
 
-    The instrumentation (0.66b1) builds its cursor class on top of the `cursor_factory` given to
-    `psycopg.connect` and calls this `execute` inside its span; it names the span after the
-    statement's first keyword but leaves the stable `db.operation.name` attribute unset.
+
+class SemconvCursor(psycopg.Cursor[Any]):
+    """Completes the psycopg instrumentation's CLIENT span with the statement's operation and table.
+
+    The instrumentation (0.66b1, and contrib's main branch) names the span after the statement's
+    first keyword (`SELECT`), leaves `db.operation.name` and `db.collection.name` unset, and has no
+    option or hook for either (open-telemetry/opentelemetry-python-contrib#3714). Its one extension
+    point is the `cursor_factory` given to `psycopg.connect`: it builds its traced cursor on top of
+    it and calls this `execute` inside its span, so the span is complete before it ends.
     """
 
     def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        statement = _executing.get()
         span = trace.get_current_span()
-        if getattr(span, "kind", None) is trace.SpanKind.CLIENT and span.is_recording():
-            keyword = str(query).lstrip().split(None, 1)[:1]
-            if keyword:
-                span.set_attribute(DB_OPERATION_NAME, keyword[0].upper())
+        if (
+            statement is not None
+            and getattr(span, "kind", None) is trace.SpanKind.CLIENT
+            and span.is_recording()
+        ):
+            describe(span, statement)
         return super().execute(query, *args, **kwargs)
+
+
+def _execute(statement: Statement, params: dict[str, Any]) -> Result[Any]:
+    token = _executing.set(statement)
+    try:
+        return db.session.execute(statement.sql, params)
+    finally:
+        _executing.reset(token)
 
 
 def engine_options(settings: DatabaseSettings) -> dict[str, object]:
@@ -50,7 +94,7 @@ def engine_options(settings: DatabaseSettings) -> dict[str, object]:
         "pool_timeout": settings.connect_timeout_s,
         "connect_args": {
             "connect_timeout": settings.connect_timeout_s,
-            "cursor_factory": OperationNameCursor,
+            "cursor_factory": SemconvCursor,
         },
     }
 
@@ -78,7 +122,7 @@ class SqlPriceRepository:
     def find(self, product_id: int) -> PriceRange | None:
         try:
             _checkout()
-            row = db.session.execute(_FIND_PRICE, {"product_id": product_id}).first()
+            row = _execute(_FIND_PRICE, {"product_id": product_id}).first()
         except SQLAlchemyError as exc:
             # The session is closed (connection returned or discarded) at app-context teardown.
             raise _unavailable(exc) from exc
