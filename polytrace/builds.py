@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,7 +68,8 @@ def run_tests(root: Path, names: Iterable[str] | None = None, echo=print) -> Non
         if not spec.tests or (wanted is not None and spec.name not in wanted):
             continue
         env = {**os.environ, **(builds[spec.name].env if spec.name in builds else {})}
-        for step in spec.tests:
+        values = {"dir": root / spec.dir, "root": root, "python": sys.executable}
+        for step in (tuple(part.format_map(values) for part in step) for step in spec.tests):
             echo(f"{spec.name}: {' '.join(step)}")
             result = subprocess.run(step, cwd=root / spec.dir, env=env, check=False)
             if result.returncode != 0:

@@ -77,6 +77,8 @@ def load_settings(
     if not run_dir.is_absolute():
         run_dir = root / run_dir
     endpoint = otlp_endpoint or env.get("POLYTRACE_OTLP_ENDPOINT") or None
+    if endpoint:
+        _check_endpoint(endpoint)
     if tracing is None:
         tracing = env.get("POLYTRACE_TRACING", "1") not in ("0", "false", "no")
     if debug_endpoints is None:
@@ -107,6 +109,20 @@ def parse_extra_env(raw: str) -> dict[str, str]:
             raise PolytraceError(f"POLYTRACE_EXTRA_ENV: {item!r} is not NAME=value")
         extra[name.strip()] = value
     return extra
+
+
+def _check_endpoint(endpoint: str) -> None:
+    """The SDKs append /v1/traces to a base URL, and the gateway proxies to it: scheme://host:port only."""
+    from urllib.parse import urlsplit
+
+    from polytrace.errors import PolytraceError
+
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/") or parts.query:
+        raise PolytraceError(
+            f"--otlp-endpoint {endpoint!r} must be a base URL such as http://127.0.0.1:4318 (no path: "
+            "every SDK appends /v1/traces)"
+        )
 
 
 def _parse_port(raw: str, source: str) -> int:

@@ -29,10 +29,21 @@ def components_table() -> str:
     return _table(("component", "language / engine", "what", "folder", "local address"), rows)
 
 
+# How the docs show the registry's placeholders: defaults, and the work tree as a relative path.
+_DOCUMENTED = {
+    "ports": SimpleNamespace(**DEFAULT_PORTS),
+    "viewer_url": f"http://127.0.0.1:{DEFAULT_PORTS['viewer']}",
+    "export_endpoint": f"http://127.0.0.1:{DEFAULT_PORTS['otlp']}",
+    "root": ".",
+    "run": ".run",
+    "cache": "~/.cache/polytrace",
+}
+
+
 def _shown(variable: EnvVar) -> str:
     if variable.shown is not None:
         return variable.shown
-    return f"`{variable.value.format(ports=SimpleNamespace(**DEFAULT_PORTS))}`"
+    return f"`{variable.value.format_map(_DOCUMENTED)}`"
 
 
 def shared_table() -> str:

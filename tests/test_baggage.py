@@ -2,7 +2,8 @@
 the MQTT 5 user properties — analytics. Each service copies baggage entries whose key starts with
 `app.` onto its spans (Java agent: otel.java.experimental.span-attributes.copy-from-baggage.include;
 pricing: opentelemetry-processor-baggage; analytics: @opentelemetry/baggage-span-processor; stock: a
-small span processor in its telemetry module), so the proof is the `app.session` attribute on each service's entry span."""
+small span processor in its telemetry module), so the proof is the `app.session` attribute on each service's
+entry span."""
 
 from __future__ import annotations
 

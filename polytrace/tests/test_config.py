@@ -55,3 +55,9 @@ def test_extra_env_is_parsed_from_polytrace_extra_env():
     assert parse_extra_env("") == {}
     with pytest.raises(PolytraceError):
         parse_extra_env("NOEQUALS")
+
+
+def test_an_otlp_endpoint_with_a_path_is_refused():
+    with pytest.raises(PolytraceError, match="no path"):
+        load_settings(otlp_endpoint="http://127.0.0.1:4318/v1/traces", env={})
+    assert load_settings(otlp_endpoint="http://127.0.0.1:4318/", env={}).export_endpoint == "http://127.0.0.1:4318"

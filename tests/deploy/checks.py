@@ -53,6 +53,9 @@ ADDRESS_VARIABLES = frozenset(
         "MQTT_PORT",
         "PRICING_URL",
         "STOCK_URL",
+        "CATALOG_URL",
+        "VIEWER_URL",
+        "FRONTEND_DIR",
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         "OTEL_RESOURCE_ATTRIBUTES",
         "PGPASSWORD",
@@ -357,7 +360,9 @@ def source_mentions(service: str, variable: str) -> bool:
     for path in folder.rglob("*"):
         if any(part in skip for part in path.relative_to(folder).parts) or not path.is_file():
             continue
-        if path.suffix in (".py", ".rs", ".ts", ".kt", ".yaml", ".yml", ".properties") and pattern.search(
+        readable = path.suffix in (".py", ".rs", ".ts", ".kt", ".yaml", ".yml", ".properties") or (
+            path.name == "Caddyfile")
+        if readable and pattern.search(
             path.read_text(errors="replace")
         ):
             return True
