@@ -88,6 +88,10 @@ polytrace/components.py), with in-cluster addresses. tests/deploy compares the t
 - name: OTEL_JAVA_EXPERIMENTAL_SPAN_ATTRIBUTES_COPY_FROM_BAGGAGE_INCLUDE
   value: "app.session"
 {{- end }}
+{{- if eq $name "pricing" }}
+- name: OTEL_PYTHON_FLASK_EXCLUDED_URLS
+  value: "^https?://[^/]+/health"
+{{- end }}
 {{- if eq $name "gateway" }}
 - name: CATALOG_URL
   value: {{ printf "http://catalog:%v" $root.Values.services.catalog.port | quote }}
