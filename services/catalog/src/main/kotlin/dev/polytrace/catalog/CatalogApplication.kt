@@ -7,7 +7,8 @@ import kotlin.system.exitProcess
 
 /**
  * Entry point. Telemetry is set up before this runs: the OpenTelemetry Java agent is attached by
- * the run command (`-javaagent:target/agent/opentelemetry-javaagent.jar`) and reads `OTEL_*`.
+ * the run command (`-javaagent:target/agent/opentelemetry-javaagent.jar`, with our extension from
+ * `OTEL_JAVAAGENT_EXTENSIONS`) and reads `OTEL_*`.
  * Configuration: [dev.polytrace.catalog.config.CatalogProperties] + `application.yaml`.
  *
  * Shutdown: SIGTERM/SIGINT → `exit(0)`, which runs the shutdown hooks — Spring's graceful shutdown

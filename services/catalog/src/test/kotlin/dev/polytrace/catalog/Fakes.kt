@@ -5,6 +5,7 @@ import dev.polytrace.catalog.client.StockClient
 import dev.polytrace.catalog.domain.Product
 import dev.polytrace.catalog.domain.StockLevel
 import dev.polytrace.catalog.domain.Warehouse
+import dev.polytrace.catalog.flags.FailureFlags
 import dev.polytrace.catalog.messaging.PageViewStats
 import dev.polytrace.catalog.messaging.PageViews
 import dev.polytrace.catalog.persistence.ProductRepository
@@ -71,4 +72,10 @@ class FakePageViews : PageViews {
     }
 
     override fun stats() = PageViewStats(connected = true, buffered = 0, dropped = 0, published = recorded.size.toLong(), delivered = 0, failed = 0)
+}
+
+class FakeFailureFlags : FailureFlags {
+    @Volatile var brokenProductId = 0L
+
+    override fun brokenProductId() = brokenProductId
 }

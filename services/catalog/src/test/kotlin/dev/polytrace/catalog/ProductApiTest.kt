@@ -42,6 +42,7 @@ class ProductApiTest {
         @Bean fun pricing() = FakePricingClient()
         @Bean fun stock() = FakeStockClient()
         @Bean fun pageViews() = FakePageViews()
+        @Bean fun flags() = FakeFailureFlags()
     }
 
     @Autowired lateinit var client: WebTestClient
@@ -49,6 +50,7 @@ class ProductApiTest {
     @Autowired lateinit var pricing: FakePricingClient
     @Autowired lateinit var stock: FakeStockClient
     @Autowired lateinit var pageViews: FakePageViews
+    @Autowired lateinit var flags: FakeFailureFlags
 
     @BeforeEach
     fun reset() {
@@ -56,6 +58,7 @@ class ProductApiTest {
         pricing.failure = null; pricing.delayMs = 0; pricing.calls.set(0)
         stock.failure = null; stock.delayMs = 0; stock.calls.set(0)
         pageViews.recorded.clear()
+        flags.brokenProductId = 0
     }
 
     @Test
@@ -164,6 +167,20 @@ class ProductApiTest {
             .expectStatus().isEqualTo(HttpStatus.INTERNAL_SERVER_ERROR)
             .expectBody(String::class.java).returnResult().responseBody!!
         assertThat(body).isEqualTo("""{"error":"internal error"}""")
+    }
+
+    @Test
+    fun `catalogProductFailure breaks that product only, with 500 JSON naming the flag`() {
+        flags.brokenProductId = 2
+        client.get().uri("/products/2").exchange()
+            .expectStatus().isEqualTo(HttpStatus.INTERNAL_SERVER_ERROR)
+            .expectBody().json("""{"error": "product 2 fails on purpose (flag catalogProductFailure)"}""", true)
+        assertThat(pricing.calls.get()).isZero()
+        assertThat(pageViews.recorded).isEmpty()
+        client.get().uri("/products/1").exchange().expectStatus().isOk
+        client.get().uri("/products").exchange().expectStatus().isOk
+        flags.brokenProductId = 0
+        client.get().uri("/products/2").exchange().expectStatus().isOk
     }
 
     @Test

@@ -17,12 +17,29 @@ data class CatalogProperties(
     val dependencyTimeout: Duration,
     /** Budget for one database round trip, pool acquisition included. */
     val databaseTimeout: Duration,
+    val flags: Flags = Flags(),
     val mqtt: Mqtt,
 ) {
     init {
         require(!dependencyTimeout.isNegative && !dependencyTimeout.isZero) { "DEPENDENCY_TIMEOUT_MS must be > 0" }
         require(pricingUrl.scheme in setOf("http", "https")) { "PRICING_URL must be an http(s) URL" }
         require(stockUrl.scheme in setOf("http", "https")) { "STOCK_URL must be an http(s) URL" }
+    }
+
+    /** Where the failure flags come from (`FLAGD_RESOLVER`, `FLAGD_OFFLINE_FLAG_SOURCE_PATH`, `FLAGD_OFFLINE_POLL_MS`). */
+    data class Flags(
+        val resolver: String = "",
+        val sourcePath: String = "",
+        val pollInterval: Duration = Duration.ofMillis(500),
+    ) {
+        init {
+            require(resolver.isEmpty() || resolver == "file") { "FLAGD_RESOLVER must be \"file\" (or unset: every flag off)" }
+            require(resolver.isEmpty() || sourcePath.isNotBlank()) { "FLAGD_RESOLVER=file needs FLAGD_OFFLINE_FLAG_SOURCE_PATH" }
+            require(!pollInterval.isNegative && !pollInterval.isZero) { "FLAGD_OFFLINE_POLL_MS must be > 0" }
+        }
+
+        /** False without `FLAGD_RESOLVER`: no provider, every flag takes its default. */
+        val enabled: Boolean get() = resolver.isNotEmpty()
     }
 
     data class Mqtt(

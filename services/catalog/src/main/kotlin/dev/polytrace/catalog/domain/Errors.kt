@@ -6,3 +6,6 @@ class DatabaseUnavailableException(cause: Throwable) : RuntimeException("databas
 /** A dependency (pricing or stock) failed: it degrades the answer, never fails it. */
 class DependencyException(val dependency: Dependency, message: String, cause: Throwable? = null) :
     RuntimeException(message, cause)
+
+/** A failure flag bit (issue 14): the request fails with 500 on purpose. [flag] names the flag. */
+class InjectedFailureException(val flag: String, message: String) : RuntimeException(message)

@@ -3,6 +3,7 @@ package dev.polytrace.catalog.domain
 import dev.polytrace.catalog.client.PricingClient
 import dev.polytrace.catalog.client.StockClient
 import dev.polytrace.catalog.config.CatalogProperties
+import dev.polytrace.catalog.flags.FailureFlags
 import dev.polytrace.catalog.persistence.ProductRepository
 import dev.polytrace.catalog.telemetry.Telemetry
 import io.opentelemetry.api.common.AttributeKey
@@ -23,6 +24,7 @@ class ProductService(
     private val products: ProductRepository,
     private val pricing: PricingClient,
     private val stock: StockClient,
+    private val flags: FailureFlags,
     properties: CatalogProperties,
 ) {
     private val log = LoggerFactory.getLogger(javaClass)
@@ -32,8 +34,18 @@ class ProductService(
     // coroutine timeout is only the outer bound (e.g. a body that trickles in), hence the slack.
     private val guardMs = properties.dependencyTimeout.toMillis() + GUARD_SLACK_MS
 
-    /** The product's document, or null when there is no such product. */
-    suspend fun product(id: Long): ProductDocument? = products.findById(id)?.let { enrich(it) }
+    /**
+     * The product's document, or null when there is no such product. Fails with
+     * [InjectedFailureException] when `catalogProductFailure` names this id: the current span (the
+     * handler's) gets ERROR, `error.type` and an `app.fault.injected` event naming the flag.
+     */
+    suspend fun product(id: Long): ProductDocument? {
+        if (flags.brokenProductId() == id) {
+            log.warn("{} flag={} product_id={}", Telemetry.FAULT_EVENT, FailureFlags.PRODUCT_FAILURE, id)
+            throw Telemetry.injectFailure(FailureFlags.PRODUCT_FAILURE, id, "product $id fails on purpose (flag ${FailureFlags.PRODUCT_FAILURE})")
+        }
+        return products.findById(id)?.let { enrich(it) }
+    }
 
     /** Every product's document; one pricing and one stock call per product, all concurrent. */
     suspend fun allProducts(): List<ProductDocument> = coroutineScope {

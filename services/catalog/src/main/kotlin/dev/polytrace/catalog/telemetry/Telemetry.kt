@@ -1,7 +1,9 @@
 package dev.polytrace.catalog.telemetry
 
 import io.opentelemetry.api.GlobalOpenTelemetry
+import dev.polytrace.catalog.domain.InjectedFailureException
 import io.opentelemetry.api.common.AttributeKey
+import io.opentelemetry.api.common.Attributes
 import io.opentelemetry.api.trace.Span
 import io.opentelemetry.api.trace.StatusCode
 import io.opentelemetry.api.trace.Tracer
@@ -33,6 +35,22 @@ object Telemetry {
     val PRODUCT_ID: AttributeKey<Long> = AttributeKey.longKey("app.product.id")
     val UNAVAILABLE: AttributeKey<List<String>> = AttributeKey.stringArrayKey("app.dependencies.unavailable")
     val MQTT_BUFFERED: AttributeKey<Boolean> = AttributeKey.booleanKey("app.mqtt.buffered")
+
+    /** The span event (and log event) of a failure flag that bites; `feature_flag.key` names the flag. */
+    const val FAULT_EVENT = "app.fault.injected"
+    const val INJECTED_FAILURE = "injected_failure"
+    val FEATURE_FLAG_KEY: AttributeKey<String> = FeatureFlagSpanEvents.KEY
+
+    /**
+     * A failure flag bit: the current span gets the `app.fault.injected` event (flag and value), ERROR
+     * and `error.type=injected_failure`; the returned exception is for the caller to throw.
+     */
+    fun injectFailure(flag: String, value: Long, message: String): InjectedFailureException {
+        val span = Span.current()
+        span.addEvent(FAULT_EVENT, Attributes.of(FEATURE_FLAG_KEY, flag, FeatureFlagSpanEvents.VALUE_INT, value))
+        fail(span, INJECTED_FAILURE, description = message)
+        return InjectedFailureException(flag, message)
+    }
 
     /** Marks [span] failed the way the semantic conventions ask: status ERROR, `error.type`, exception event. */
     fun fail(span: Span, errorType: String, error: Throwable? = null, description: String? = null) {
