@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::db::StockRepository;
 use crate::error::AppError;
@@ -21,7 +22,8 @@ pub async fn get_stocks<R: StockRepository>(
         Err(rejection) => return Err(AppError::InvalidProductId(rejection.body_text())),
     };
     let product = ProductId::parse(&raw).ok_or(AppError::InvalidProductId(raw))?;
-    tracing::Span::current().record("app.product.id", product.get());
+    // The library's span does not declare our attribute, so it is set on the OpenTelemetry span.
+    tracing::Span::current().set_attribute("app.product.id", product.get());
     Ok(Json(repo.stock_levels(product).await?))
 }
 
@@ -56,8 +58,6 @@ pub async fn debug_tracecontext(
     Extension(client): Extension<reqwest::Client>,
     body: Result<Json<Vec<TraceContextCall>>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-
     let Ok(Json(calls)) = body else {
         return (
             StatusCode::BAD_REQUEST,
@@ -282,7 +282,53 @@ mod tests {
         );
         assert_eq!(attr(span, "app.product.id"), Some(Value::I64(1)));
         assert_eq!(attr(span, "error.type"), None);
-        assert_eq!(attr(span, "user_agent.original"), None);
+        // axum-tracing-opentelemetry records an empty user agent when the client sends none.
+        assert_eq!(str_attr(span, "user_agent.original").as_deref(), Some(""));
+    }
+
+    #[tokio::test]
+    async fn repeated_trace_context_headers_are_read_as_w3c_says() {
+        let tp = |id: &str| format!("00-0af7651916cd43dd8448eb211c80319{id}-b7ad6b7169203331-01");
+        let request = |headers: &[(&str, String)]| {
+            let mut request = Request::get("/health");
+            for (name, value) in headers {
+                request = request.header(*name, value);
+            }
+            app(FakeRepo::default()).oneshot(request.body(Body::empty()).unwrap())
+        };
+        let (_, spans) = capture(request(&[
+            ("traceparent", tp("c")),
+            ("traceparent", tp("d")),
+        ]))
+        .await;
+        assert_eq!(
+            spans[0].parent_span_id,
+            opentelemetry::trace::SpanId::INVALID
+        );
+
+        let (_, spans) = capture(request(&[
+            ("traceparent", tp("c")),
+            ("tracestate", "a=1".into()),
+            ("tracestate", "".into()),
+            ("tracestate", "b=2".into()),
+        ]))
+        .await;
+        assert_eq!(spans[0].parent_span_id.to_string(), "b7ad6b7169203331");
+        assert_eq!(spans[0].span_context.trace_state().header(), "a=1,b=2");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_path_has_a_route_template() {
+        let spans = spans_of(FakeRepo::default(), "/nope/deeper", None).await;
+        assert_eq!(spans[0].name, "GET /{*path}");
+        assert_eq!(
+            str_attr(&spans[0], "http.route").as_deref(),
+            Some("/{*path}")
+        );
+        assert_eq!(
+            attr(&spans[0], "http.response.status_code"),
+            Some(Value::I64(404))
+        );
     }
 
     #[tokio::test]

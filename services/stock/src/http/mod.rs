@@ -1,4 +1,4 @@
-//! The HTTP interface: routes, handlers and the server-span middleware.
+//! The HTTP interface: routes, handlers and the SERVER span of every request.
 
 pub mod handlers;
 pub mod server_span;
@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
+use axum_tracing_opentelemetry::middleware::OtelAxumLayer;
 
 use crate::db::StockRepository;
 use server_span::ServerInfo;
@@ -31,10 +32,16 @@ pub fn router<R: StockRepository>(repo: R, server: ServerInfo, debug_endpoints: 
         );
     }
     routes
+        // A route, not only a fallback, so that an unknown path's span has a route template
+        // (the library records an empty `http.route` when none matched).
+        .route("/{*path}", any(handlers::not_found))
         .fallback(handlers::not_found)
+        // The last layer is the outermost: the request is made effective, then the span opens.
+        .layer(middleware::from_fn(server_span::complete))
+        .layer(OtelAxumLayer::default())
         .layer(middleware::from_fn_with_state(
             Arc::new(server),
-            server_span::trace_request,
+            server_span::effective_request,
         ))
         .with_state(repo)
 }
