@@ -10,6 +10,7 @@ use axum::middleware;
 use axum::routing::{any, get, post};
 use axum_tracing_opentelemetry::middleware::OtelAxumLayer;
 
+use crate::client::TracedClient;
 use crate::db::StockRepository;
 use server_span::ServerInfo;
 
@@ -22,9 +23,7 @@ pub fn router<R: StockRepository>(repo: R, server: ServerInfo, debug_endpoints: 
         .route("/health", get(handlers::health::<R>));
     if debug_endpoints {
         // One client for the whole process (connection pool), used only by this endpoint.
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
-            .build()
+        let client = TracedClient::new(std::time::Duration::from_secs(5))
             .expect("building the debug endpoint's HTTP client");
         routes = routes.route(
             "/debug/tracecontext",
@@ -38,7 +37,9 @@ pub fn router<R: StockRepository>(repo: R, server: ServerInfo, debug_endpoints: 
         .fallback(handlers::not_found)
         // The last layer is the outermost: the request is made effective, then the span opens.
         .layer(middleware::from_fn(server_span::complete))
-        .layer(OtelAxumLayer::default())
+        // Health checks are not traced: `polytrace up`, supervisord and Kubernetes poll them every
+        // few seconds, and each poll would be a trace of its own with nothing to learn from.
+        .layer(OtelAxumLayer::default().filter(|path| path != "/health"))
         .layer(middleware::from_fn_with_state(
             Arc::new(server),
             server_span::effective_request,
