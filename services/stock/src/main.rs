@@ -1,6 +1,7 @@
 //! stock: stock levels per warehouse over HTTP, traced with OpenTelemetry.
 //! Order of events: telemetry → config → app → serve → shutdown (flush spans last).
 
+mod client;
 mod config;
 mod db;
 mod error;

@@ -24,12 +24,13 @@ pub struct Statement {
 
 impl Statement {
     /// Span name per the database conventions: `{db.operation.name} {target}`, where the
-    /// target is the collection; the bare operation when there is none.
-    pub fn span_name(&self) -> String {
-        match self.collection {
-            Some(collection) => format!("{} {}", self.operation, collection),
-            None => self.operation.to_owned(),
-        }
+    /// target is the collection, or the namespace when the statement names no table.
+    pub fn span_name(&self, namespace: &str) -> String {
+        format!(
+            "{} {}",
+            self.operation,
+            self.collection.unwrap_or(namespace)
+        )
     }
 }
 
@@ -56,18 +57,12 @@ impl<T> ReturnedRows for Vec<T> {
     }
 }
 
-impl ReturnedRows for i32 {
-    fn returned_rows(&self) -> Option<usize> {
-        None
-    }
-}
-
 /// Creates the CLIENT span for `statement` as a child of the current span.
 pub fn db_span(statement: &Statement, target: &DbTarget) -> tracing::Span {
     tracing::info_span!(
         target: "stock::db",
         "db.statement",
-        otel.name = statement.span_name(),
+        otel.name = statement.span_name(&target.namespace),
         otel.kind = "client",
         db.system.name = "postgresql",
         db.namespace = target.namespace.as_str(),
@@ -140,13 +135,13 @@ mod tests {
 
     #[test]
     fn span_name_follows_db_semconv() {
-        assert_eq!(JOIN.span_name(), "SELECT stock.stock_level");
+        assert_eq!(JOIN.span_name("polytrace"), "SELECT stock.stock_level");
         let ping = Statement {
             operation: "SELECT",
             collection: None,
             text: "SELECT 1",
         };
-        assert_eq!(ping.span_name(), "SELECT");
+        assert_eq!(ping.span_name("polytrace"), "SELECT polytrace");
     }
 
     #[tokio::test]

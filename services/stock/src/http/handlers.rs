@@ -2,11 +2,13 @@
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
+use crate::client::TracedClient;
 use crate::db::StockRepository;
 use crate::error::AppError;
 use crate::types::{ProductId, StockLevel};
@@ -21,7 +23,8 @@ pub async fn get_stocks<R: StockRepository>(
         Err(rejection) => return Err(AppError::InvalidProductId(rejection.body_text())),
     };
     let product = ProductId::parse(&raw).ok_or(AppError::InvalidProductId(raw))?;
-    tracing::Span::current().record("app.product.id", product.get());
+    // The library's span does not declare our attribute, so it is set on the OpenTelemetry span.
+    tracing::Span::current().set_attribute("app.product.id", product.get());
     Ok(Json(repo.stock_levels(product).await?))
 }
 
@@ -50,14 +53,12 @@ pub struct TraceContextCall {
 
 /// `POST /debug/tracecontext` (only with `POLYTRACE_DEBUG_ENDPOINTS=1`): the service side of
 /// the W3C Trace Context test-suite protocol. For each `{url, arguments}` of the JSON array,
-/// POSTs `arguments` as JSON to `url` with the shared reqwest client, injecting the current
-/// (server span's) context through the global propagator; 200 after every call.
+/// POSTs `arguments` as JSON to `url` through the traced client (its own CLIENT span per call,
+/// child of this request's SERVER span); 200 after every call.
 pub async fn debug_tracecontext(
-    Extension(client): Extension<reqwest::Client>,
+    Extension(client): Extension<TracedClient>,
     body: Result<Json<Vec<TraceContextCall>>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-
     let Ok(Json(calls)) = body else {
         return (
             StatusCode::BAD_REQUEST,
@@ -67,20 +68,11 @@ pub async fn debug_tracecontext(
         )
             .into_response();
     };
-    let cx = tracing::Span::current().context();
     for call in &calls {
-        let mut headers = HeaderMap::new();
-        opentelemetry::global::get_text_map_propagator(|p| {
-            p.inject_context(&cx, &mut opentelemetry_http::HeaderInjector(&mut headers))
-        });
-        let sent = client
-            .post(&call.url)
-            .headers(headers)
-            .header(axum::http::header::CONTENT_TYPE, "application/json")
-            .body(call.arguments.to_string())
-            .send()
-            .await;
-        if let Err(err) = sent {
+        if let Err(err) = client
+            .post_json(&call.url, call.arguments.to_string())
+            .await
+        {
             // The harness judges what arrived at its end; a failed call is only logged.
             tracing::warn!(event = "debug.tracecontext_call_failed", error = %err, "call failed");
         }
@@ -101,7 +93,7 @@ mod tests {
     use crate::telemetry::testing::{attr, capture};
     use crate::types::Warehouse;
     use axum::body::Body;
-    use axum::http::Request;
+    use axum::http::{HeaderMap, Request};
     use http_body_util::BodyExt;
     use opentelemetry::Value;
     use opentelemetry::trace::{SpanKind, Status};
@@ -246,6 +238,8 @@ mod tests {
     async fn health_ok_and_unknown_path() {
         let (status, body) = call(FakeRepo::default(), "/health", None).await;
         assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok"})));
+        let spans = spans_of(FakeRepo::default(), "/health", None).await;
+        assert!(spans.is_empty(), "health checks are not traced: {spans:?}");
         let (status, body) = call(FakeRepo::default(), "/nope", None).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(body, json!({"error": "not found"}));
@@ -282,11 +276,57 @@ mod tests {
         );
         assert_eq!(attr(span, "app.product.id"), Some(Value::I64(1)));
         assert_eq!(attr(span, "error.type"), None);
-        assert_eq!(attr(span, "user_agent.original"), None);
+        // axum-tracing-opentelemetry records an empty user agent when the client sends none.
+        assert_eq!(str_attr(span, "user_agent.original").as_deref(), Some(""));
     }
 
     #[tokio::test]
-    async fn debug_tracecontext_posts_each_call_with_the_server_spans_context() {
+    async fn repeated_trace_context_headers_are_read_as_w3c_says() {
+        let tp = |id: &str| format!("00-0af7651916cd43dd8448eb211c80319{id}-b7ad6b7169203331-01");
+        let request = |headers: &[(&str, String)]| {
+            let mut request = Request::get("/stocks/3");
+            for (name, value) in headers {
+                request = request.header(*name, value);
+            }
+            app(FakeRepo::default()).oneshot(request.body(Body::empty()).unwrap())
+        };
+        let (_, spans) = capture(request(&[
+            ("traceparent", tp("c")),
+            ("traceparent", tp("d")),
+        ]))
+        .await;
+        assert_eq!(
+            spans[0].parent_span_id,
+            opentelemetry::trace::SpanId::INVALID
+        );
+
+        let (_, spans) = capture(request(&[
+            ("traceparent", tp("c")),
+            ("tracestate", "a=1".into()),
+            ("tracestate", "".into()),
+            ("tracestate", "b=2".into()),
+        ]))
+        .await;
+        assert_eq!(spans[0].parent_span_id.to_string(), "b7ad6b7169203331");
+        assert_eq!(spans[0].span_context.trace_state().header(), "a=1,b=2");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_path_has_a_route_template() {
+        let spans = spans_of(FakeRepo::default(), "/nope/deeper", None).await;
+        assert_eq!(spans[0].name, "GET /{*path}");
+        assert_eq!(
+            str_attr(&spans[0], "http.route").as_deref(),
+            Some("/{*path}")
+        );
+        assert_eq!(
+            attr(&spans[0], "http.response.status_code"),
+            Some(Value::I64(404))
+        );
+    }
+
+    #[tokio::test]
+    async fn debug_tracecontext_gives_each_call_its_own_client_span() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/callback", listener.local_addr().unwrap());
         type Received = Vec<(Option<String>, String)>;
@@ -324,13 +364,30 @@ mod tests {
             .iter()
             .find(|s| s.span_kind == SpanKind::Server)
             .unwrap();
+        let clients: Vec<&SpanData> = spans
+            .iter()
+            .filter(|s| s.span_kind == SpanKind::Client)
+            .collect();
         let received = received.lock().unwrap().clone();
-        assert_eq!(received.len(), 2);
-        let expected = format!(
-            "00-0af7651916cd43dd8448eb211c80319c-{}-01",
-            server.span_context.span_id()
+        assert_eq!((received.len(), clients.len()), (2, 2));
+        for (client, (traceparent, _)) in clients.iter().zip(&received) {
+            assert_eq!(client.name, "POST");
+            assert_eq!(client.parent_span_id, server.span_context.span_id());
+            assert_eq!(str_attr(client, "url.full").as_deref(), Some(url.as_str()));
+            assert_eq!(
+                attr(client, "http.response.status_code"),
+                Some(Value::I64(200))
+            );
+            let expected = format!(
+                "00-0af7651916cd43dd8448eb211c80319c-{}-01",
+                client.span_context.span_id()
+            );
+            assert_eq!(traceparent.as_deref(), Some(expected.as_str()));
+        }
+        assert_ne!(
+            received[0].0, received[1].0,
+            "each call has its own parent-id"
         );
-        assert_eq!(received[0].0.as_deref(), Some(expected.as_str()));
         assert_eq!(received[0].1, "[1]");
 
         let disabled = router(

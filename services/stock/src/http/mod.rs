@@ -1,4 +1,4 @@
-//! The HTTP interface: routes, handlers and the server-span middleware.
+//! The HTTP interface: routes, handlers and the SERVER span of every request.
 
 pub mod handlers;
 pub mod server_span;
@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
+use axum_tracing_opentelemetry::middleware::OtelAxumLayer;
 
+use crate::client::TracedClient;
 use crate::db::StockRepository;
 use server_span::ServerInfo;
 
@@ -21,9 +23,7 @@ pub fn router<R: StockRepository>(repo: R, server: ServerInfo, debug_endpoints: 
         .route("/health", get(handlers::health::<R>));
     if debug_endpoints {
         // One client for the whole process (connection pool), used only by this endpoint.
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
-            .build()
+        let client = TracedClient::new(std::time::Duration::from_secs(5))
             .expect("building the debug endpoint's HTTP client");
         routes = routes.route(
             "/debug/tracecontext",
@@ -31,10 +31,18 @@ pub fn router<R: StockRepository>(repo: R, server: ServerInfo, debug_endpoints: 
         );
     }
     routes
+        // A route, not only a fallback, so that an unknown path's span has a route template
+        // (the library records an empty `http.route` when none matched).
+        .route("/{*path}", any(handlers::not_found))
         .fallback(handlers::not_found)
+        // The last layer is the outermost: the request is made effective, then the span opens.
+        .layer(middleware::from_fn(server_span::complete))
+        // Health checks are not traced: `polytrace up`, supervisord and Kubernetes poll them every
+        // few seconds, and each poll would be a trace of its own with nothing to learn from.
+        .layer(OtelAxumLayer::default().filter(|path| path != "/health"))
         .layer(middleware::from_fn_with_state(
             Arc::new(server),
-            server_span::trace_request,
+            server_span::effective_request,
         ))
         .with_state(repo)
 }
