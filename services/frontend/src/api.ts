@@ -21,10 +21,15 @@ export interface Product {
   unavailable?: string[];
 }
 
-/** Where the viewer shows a trace: `{traceId}` is replaced by the id. Both are optional. */
+/**
+ * The gateway's `/config.json`: URL prefixes to which the trace id is appended. Empty or absent
+ * when there is no bundled viewer (the spans went to the user's own OTLP endpoint).
+ */
 export interface Config {
-  traceUrl?: string | null;
-  traceApi?: string | null;
+  /** The viewer's page of one trace, e.g. `http://127.0.0.1:16686/zipkin/traces/`. */
+  traceUrl?: string;
+  /** Zipkin's v2 API through the gateway, e.g. `/viewer/api/v2/trace/`. */
+  traceApi?: string;
 }
 
 export class ApiError extends Error {
@@ -102,7 +107,7 @@ export interface ZipkinSpan {
 
 /** The trace as the viewer's API has it so far (404 until its first span arrives). */
 export async function viewerTrace(api: string, traceId: string): Promise<ZipkinSpan[]> {
-  const response = await fetch(api.replace('{traceId}', traceId));
+  const response = await fetch(api + traceId);
   if (response.status === 404) return [];
   if (!response.ok) throw new Error(`viewer API: ${response.status} ${response.statusText}`);
   return (await response.json()) as ZipkinSpan[];

@@ -18,7 +18,7 @@ export function showTrace(target: HTMLElement, config: Config, traceId: string |
     return;
   }
   const link = config.traceUrl
-    ? h('a', { href: config.traceUrl.replace('{traceId}', traceId), target: '_blank', rel: 'noopener', id: 'trace-link' }, 'open it in the viewer')
+    ? h('a', { href: config.traceUrl + traceId, target: '_blank', rel: 'noopener', id: 'trace-link' }, 'open it in the viewer')
     : h('span', { class: 'muted' }, '(no bundled viewer: the spans went to your own OTLP endpoint)');
   const progress = h('p', { class: 'muted', id: 'trace-progress' });
   const chart = h('div', { class: 'waterfall', id: 'waterfall' });
@@ -31,32 +31,42 @@ export function showTrace(target: HTMLElement, config: Config, traceId: string |
   if (!config.traceApi) return;
   const api = config.traceApi;
   const started = Date.now();
+  let previous = -1;
   // Outside the click's context: polling timers started inside it would keep the click span
   // open (user-interaction waits for the tasks its zone schedules).
   context.with(ROOT_CONTEXT, () => {
     const poll = async (): Promise<void> => {
       if (generation !== current) return;
       let spans: ZipkinSpan[] = [];
+      let failure = '';
       try {
         spans = await viewerTrace(api, traceId);
       } catch (error) {
-        progress.textContent = String(error);
-        progress.className = 'error';
+        failure = String(error);
       }
-      const services = new Set(spans.map(serviceOf));
-      const missing = SERVICES.filter((s) => !services.has(s));
       if (spans.length) draw(chart, spans);
-      if (!missing.length) {
+      const services = new Set(spans.map(serviceOf));
+      const lacking = [
+        ...SERVICES.filter((s) => !services.has(s)),
+        ...(orphans(spans) ? [`the parents of ${orphans(spans)} spans`] : []),
+      ];
+      // Each service exports on its own schedule: done when all six are in, every parent is
+      // too (no span still on its way between two that arrived), and a poll brought nothing new.
+      const stable = spans.length === previous;
+      previous = spans.length;
+      if (!failure && !lacking.length && stable) {
         progress.textContent = `${spans.length} spans from ${services.size} services`;
         progress.className = 'done';
         return;
       }
+      const status = failure || `${spans.length} spans` + (lacking.length ? `; waiting for ${lacking.join(', ')}` : '');
       if (Date.now() - started > GIVE_UP_MS) {
-        progress.textContent = `${spans.length} spans; no spans from ${missing.join(', ')} after ${GIVE_UP_MS / 1000} s`;
+        progress.textContent = `${status} — gave up after ${GIVE_UP_MS / 1000} s`;
         progress.className = 'error';
         return;
       }
-      progress.textContent = `${spans.length} spans so far; waiting for ${missing.join(', ')}…`;
+      progress.textContent = `${status}…`;
+      progress.className = 'muted';
       setTimeout(() => void poll(), POLL_MS);
     };
     void poll();
@@ -64,6 +74,11 @@ export function showTrace(target: HTMLElement, config: Config, traceId: string |
 }
 
 const serviceOf = (span: ZipkinSpan) => span.localEndpoint?.serviceName ?? '?';
+
+function orphans(spans: ZipkinSpan[]): number {
+  const ids = new Set(spans.map((s) => s.id));
+  return spans.filter((s) => s.parentId && !ids.has(s.parentId)).length;
+}
 
 /** Rows in tree order (parents before children, siblings by start), bars on one time axis. */
 function draw(chart: HTMLElement, spans: ZipkinSpan[]): void {
