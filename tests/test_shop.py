@@ -106,6 +106,14 @@ def test_with_stock_stopped_the_page_shows_the_degraded_product(stack, page):
     poll_until(lambda: stack.get("stock", "/health").status_code == 200, "stock to serve again", 30)
 
 
+def test_an_unknown_product_is_an_error_in_the_page_not_a_blank_one(stack, page):
+    page.goto(stack.url("gateway", "/#/products/999"))
+    error = page.locator(".error")
+    error.wait_for()
+    assert "404" in error.inner_text(), error.inner_text()
+    assert page.locator("#home").is_visible()
+
+
 @pytest.fixture(scope="module")
 def viewer_stack():
     stack = Stack(None, run_dir=ROOT / ".run-test-shop-viewer", ports=VIEWER_PORTS)
