@@ -81,7 +81,7 @@ def demo(out: Console, settings: Settings, fetch: Callable[[str], tuple[int, dic
     for name in ("content-type", "traceresponse"):
         if name in headers:
             out.print(Text(f"{name}: ", style="dim") + Text(headers[name]))
-    out.print(Text(_pretty(body)))
+    out.print(Text(body.decode(errors="replace")))
     trace_id = _trace_id(headers.get("traceresponse", ""))
 
     out.print()
@@ -125,10 +125,3 @@ def _trace_id(traceresponse: str) -> str | None:
     """The trace id of W3C Trace Context Level 2's `traceresponse: 00-<trace-id>-<span-id>-<flags>`."""
     parts = traceresponse.strip().split("-")
     return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
-
-
-def _pretty(body: bytes) -> str:
-    try:
-        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
-    except ValueError:
-        return body.decode(errors="replace")

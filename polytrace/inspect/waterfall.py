@@ -180,9 +180,8 @@ def cells_order(widths: dict[str, int]) -> list[str]:
 
 def legend(origins: list[Origin], parent_outside: bool) -> RenderableType:
     """Where each kind of span comes from: its scope and the file that creates it or switches it on."""
-    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold", padding=(0, 1),
-                  title="made by", title_justify="left", title_style="bold")
-    for name in ("", "instrumentation scope", "file"):
+    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold", padding=(0, 1, 0, 0))
+    for name in ("made by", "instrumentation scope", "where"):
         table.add_column(name, no_wrap=True, overflow="ellipsis")
     for origin in dict.fromkeys(origins):  # each once, in the order the waterfall meets them
         where = f"{'created in' if origin.explicit else 'switched on in'} {origin.file}" if origin.file else ""

@@ -8,9 +8,11 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -164,3 +166,46 @@ def test_the_command_prints_one_line_and_exits_non_zero(zipkin, tmp_path, args, 
     assert result.stdout == ""
     assert result.stderr.startswith(message), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_the_demo_shows_the_response_the_trace_its_log_lines_and_the_viewer_url(zipkin, tmp_path):
+    zipkin.traces[GOLDEN_ID] = GOLDEN
+    (tmp_path / "logs").mkdir()
+    for name in ("stock", "analytics"):
+        (tmp_path / "logs" / f"{name}.log").write_text((DATA / f"log-{name}.log").read_text())
+    settings = load_settings(env={"POLYTRACE_RUN_DIR": str(tmp_path),
+                                  "POLYTRACE_VIEWER_PORT": str(zipkin.server.server_port)})
+    asked = []
+
+    def fetch(url):
+        asked.append(url)
+        return 200, {"traceresponse": f"00-{GOLDEN_ID}-{'5' * 16}-01", "content-type": "application/json"}, \
+            b'{"id":1,"name":"Stickers pack"}'
+
+    console = Console(record=True, width=200)
+    commands.demo(console, settings, fetch=fetch, wait_s=0)
+    text = console.export_text()
+
+    assert asked == [f"http://127.0.0.1:{settings.ports['catalog']}/products/1"]  # no gateway in these settings
+    assert f"traceresponse: 00-{GOLDEN_ID}-" in text and '{"id":1,"name":"Stickers pack"}' in text
+    assert f"trace {GOLDEN_ID} · 14 spans" in text
+    assert "stock     info  request.completed span_id=345b6cdaa8dd9b54" in text
+    assert "analytics info  page_view.stored span_id=09eddab22b227cc9" in text
+    assert text.rstrip().endswith(f"In the viewer: {zipkin.url}/zipkin/traces/{GOLDEN_ID}")
+
+
+def test_the_demo_goes_through_the_gateway_when_there_is_one(tmp_path):
+    settings = load_settings(env={"POLYTRACE_RUN_DIR": str(tmp_path)})
+    settings = replace(settings, ports={**settings.ports, "gateway": 18000}, tracing=False)
+    asked = []
+    commands.demo(Console(record=True), settings, fetch=lambda url: asked.append(url) or (200, {}, b"{}"))
+    assert asked == ["http://127.0.0.1:18000/api/products/1"]
+
+
+def test_the_demo_says_in_one_line_that_nothing_answers(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = load_settings(env={"POLYTRACE_RUN_DIR": str(tmp_path), "POLYTRACE_CATALOG_PORT": str(port)})
+    with pytest.raises(PolytraceError, match=f"nothing answers at http://127.0.0.1:{port}/products/1 .*make up"):
+        commands.demo(Console(record=True), settings)
