@@ -66,7 +66,7 @@ def show_logs(out: Console, settings: Settings, trace_id: str) -> None:
     lines = logs.trace_logs(settings.logs_dir, wanted)
     if not lines:
         raise PolytraceError(f"no log line under {settings.logs_dir} carries trace id {wanted}")
-    out.print(logs.render(lines))
+    out.print(logs.render(lines), soft_wrap=True)  # one line per log line, for grep
 
 
 def demo(out: Console, settings: Settings, fetch: Callable[[str], tuple[int, dict[str, str], bytes]] | None = None,
@@ -101,7 +101,8 @@ def demo(out: Console, settings: Settings, fetch: Callable[[str], tuple[int, dic
         out.print()
         out.print(Text(f"Its log lines, as `polytrace logs --trace {trace_id}` shows them:", style="dim"))
         lines = logs.trace_logs(settings.logs_dir, trace_id) if settings.logs_dir.is_dir() else []
-        out.print(logs.render(lines) if lines else Text("(no log line carries this trace id)", style="dim"))
+        out.print(logs.render(lines) if lines else Text("(no log line carries this trace id)", style="dim"),
+                  soft_wrap=True)
     if source and trace_id:
         out.print()
         out.print(Text("In the viewer: ", style="bold") + Text(source.trace_url(trace_id), style="bold cyan"))
