@@ -25,6 +25,7 @@ KEY_ATTRIBUTES = (
     "url.full", "http.route", "http.response.status_code", "db.query.text",
     "messaging.destination.name", "messaging.message.id", "error.type",
 )
+COLUMNS = ("span", "service", "kind", "bar", "took", "status", "made by", "attributes")
 NAMED = {"http.route", "messaging.destination.name"}  # attributes span names are made of (semantic conventions)
 QUERY_CHARS = 48
 
@@ -162,20 +163,19 @@ class Waterfall:
         table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold", padding=(0, 1, 0, 0),
                       collapse_padding=True)
         axis = "0" + duration(self.total).rjust(widths["bar"] - 1) if widths["bar"] > 10 else "time"
-        for column in ("span", "service", "kind", "bar", "took", "status", "made by", "attributes"):
-            if widths[column] > 0:
-                table.add_column(axis if column == "bar" else column, no_wrap=True, overflow="ellipsis",
-                                 width=widths[column], justify="right" if column == "took" else "left")
+        for column in shown_columns(widths):
+            table.add_column(axis if column == "bar" else column, no_wrap=True, overflow="ellipsis",
+                             width=widths[column], justify="right" if column == "took" else "left")
         for span, row in zip(self.spans, self.rows, strict=True):
             cells = {**row, "bar": Text(bar(span, self.start, self.total, widths["bar"]),
                                         style="red" if span.status == "ERROR" else colour(span.service))}
-            table.add_row(*(cells[column] for column in cells_order(widths)))
+            table.add_row(*(cells[column] for column in shown_columns(widths)))
         yield table
         yield legend(self.origins, any(s.parent_missing for s in self.spans))
 
 
-def cells_order(widths: dict[str, int]) -> list[str]:
-    return [c for c in ("span", "service", "kind", "bar", "took", "status", "made by", "attributes") if widths[c] > 0]
+def shown_columns(widths: dict[str, int]) -> list[str]:
+    return [column for column in COLUMNS if widths[column] > 0]
 
 
 def legend(origins: list[Origin], parent_outside: bool) -> RenderableType:
