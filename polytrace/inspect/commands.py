@@ -75,13 +75,13 @@ def demo(out: Console, settings: Settings, fetch: Callable[[str], tuple[int, dic
     settings = running(settings)
     entry = "gateway" if "gateway" in settings.ports else "catalog"
     url = f"http://127.0.0.1:{settings.ports[entry]}{'/api' if entry == 'gateway' else ''}/products/1"
-    out.print(Text("$ ", style="dim") + Text(f"curl -i {url}", style="bold"))
+    out.print(Text(f"GET {url}", style="bold"))
     status, headers, body = (fetch or _get)(url)
     out.print(f"HTTP {status}")
     for name in ("content-type", "traceresponse"):
         if name in headers:
             out.print(Text(f"{name}: ", style="dim") + Text(headers[name]))
-    out.print(Text(body.decode(errors="replace")))
+    out.print(Text(body.decode(errors="replace")), soft_wrap=True)
     trace_id = _trace_id(headers.get("traceresponse", ""))
 
     out.print()

@@ -28,6 +28,7 @@ KEY_ATTRIBUTES = (
 COLUMNS = ("span", "service", "kind", "bar", "took", "status", "made by", "attributes")
 NAMED = {"http.route", "messaging.destination.name"}  # attributes span names are made of (semantic conventions)
 QUERY_CHARS = 48
+ATTRIBUTES_ROOM = 44  # what the attributes get before the bar and the names give way
 
 
 def colour(service: str) -> str:
@@ -142,7 +143,14 @@ class Waterfall:
         widths.update(span=min(needed["span"], 50), bar=30, **{"made by": min(needed["made by"], 44)})
         columns = len(widths) + 1
         room = available - sum(widths.values()) - (columns - 1)  # one space between columns
-        widths["attributes"] = min(needed["attributes"], max(0, room - 1))
+        # The first attributes matter more than a long bar or a long name: make room for them first.
+        for column, least in (("bar", 16), ("span", 30)):
+            lacking = min(needed["attributes"], ATTRIBUTES_ROOM) - room
+            if lacking > 0:
+                given = min(lacking, max(0, widths[column] - least))
+                widths[column] -= given
+                room += given
+        widths["attributes"] = min(needed["attributes"], room) if room >= 12 else 0  # a sliver says nothing
         # Too narrow for the attributes: give way in this order, down to these widths.
         for column, least in (("made by", 16), ("span", 24), ("bar", 12), ("made by", 0)):
             short = (columns - 1) + sum(widths.values()) - available
