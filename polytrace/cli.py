@@ -278,7 +278,7 @@ def bench(quick: bool, cold: bool, pairs: int | None, sustained_s: float | None,
     plan = bench_plan.Plan.make(quick, pairs=pairs, sustained_s=sustained_s, rate=rate, otel_env=extra or None,
                                 port_shift=port_shift)
     folder = runner.run(plan, out or runner.DEFAULT_OUT, echo=lambda message: console.out(message, highlight=False),
-                        note=note)
+                        note=note, console=console)
     click.echo((folder / "summary.md").read_text())
     console.print(f"results: {folder}")
 
