@@ -161,8 +161,15 @@ def status(as_json: bool) -> None:
 @click.argument("component", required=False)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines.")
 @click.option("--lines", "-n", default=100, show_default=True, help="How many lines to show first.")
-def logs(component: str | None, follow: bool, lines: int) -> None:
+@click.option("--trace", "trace_id", metavar="TRACE_ID",
+              help="Instead: every component's lines of this trace, merged in time order.")
+def logs(component: str | None, follow: bool, lines: int, trace_id: str | None) -> None:
     """Show the logs under .run/logs/ (one component, or all)."""
+    if trace_id:
+        from polytrace.inspect import commands
+
+        commands.show_logs(_stdout(), load_settings(), trace_id)
+        return
     logs_dir = load_settings().logs_dir
     files = [logs_dir / f"{component}.log"] if component else sorted(logs_dir.glob("*.log"))
     missing = [f for f in files if not f.exists()]
@@ -170,6 +177,33 @@ def logs(component: str | None, follow: bool, lines: int) -> None:
         raise PolytraceError(f"no log {'for ' + component if component else ''} under {logs_dir}")
     args = ["tail", "-n", str(lines), *(["-F"] if follow else []), *map(str, files)]
     os.execvp("tail", args)
+
+
+@cli.command()
+@click.argument("trace_id", required=False)
+@click.option("--last", is_flag=True, help="The latest trace with a catalog SERVER span.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per span, for scripts.")
+@click.option("--wait", "wait_s", type=float, default=3.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for a trace that has not (all) arrived yet.")
+def trace(trace_id: str | None, last: bool, as_json: bool, wait_s: float) -> None:
+    """Show a trace from the bundled viewer as a waterfall: what called what, how long, and what made each span."""
+    from polytrace.inspect import commands
+
+    commands.show_trace(_stdout(), load_settings(), trace_id, last, as_json, wait_s)
+
+
+@cli.command()
+def demo() -> None:
+    """Send one request, then show its response, its trace, its log lines and where to see it in the viewer."""
+    from polytrace.inspect import commands
+
+    commands.demo(_stdout(), load_settings())
+
+
+def _stdout() -> Console:
+    """Standard output, wide enough for a waterfall when it is not a terminal (a pipe, a file)."""
+    wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    return Console(highlight=False, soft_wrap=False, width=200 if wide else None)
 
 
 @cli.command()
@@ -267,7 +301,7 @@ def bench(quick: bool, cold: bool, pairs: int | None, sustained_s: float | None,
     plan = bench_plan.Plan.make(quick, pairs=pairs, sustained_s=sustained_s, rate=rate, otel_env=extra or None,
                                 port_shift=port_shift)
     folder = runner.run(plan, out or runner.DEFAULT_OUT, echo=lambda message: console.out(message, highlight=False),
-                        note=note)
+                        note=note, console=console)
     click.echo((folder / "summary.md").read_text())
     console.print(f"results: {folder}")
 

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from polytrace.bench import load, report, tree
 from polytrace.bench.plan import Plan
@@ -44,7 +46,7 @@ def machine() -> dict:
     }
 
 
-def run(plan: Plan, out_root: Path, echo, note: str | None = None) -> Path:
+def run(plan: Plan, out_root: Path, echo, note: str | None = None, console: Console | None = None) -> Path:
     started = dt.datetime.now(dt.UTC)
     out = out_root / started.strftime("%Y%m%dT%H%M%SZ")
     out.mkdir(parents=True, exist_ok=True)
@@ -64,7 +66,8 @@ def run(plan: Plan, out_root: Path, echo, note: str | None = None) -> Path:
              "the figures will be noisy (stop other work, or say what ran with --note)")
     receiver = BenchReceiver(plan.capture_port).start()
     try:
-        _phases(plan, receiver, results, echo)
+        with PhaseProgress(plan, console) as progress:
+            _phases(plan, receiver, results, echo, progress)
     except Exception as exc:  # the report of what was measured is still written
         results["error"] = f"{type(exc).__name__}: {exc}"
         echo(f"stopped early: {results['error']}")
@@ -79,7 +82,93 @@ def run(plan: Plan, out_root: Path, echo, note: str | None = None) -> Path:
     return out
 
 
-def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo) -> None:
+STARTUP_GUESS_S = 30.0  # one stack's `up` plus its first complete trace, until a startup is measured
+SLICE_OVERHEAD_S = 1.5  # oha's start and the CPU readings around a slice
+
+
+def planned_phases(plan: Plan) -> list[tuple[str, float, bool]]:
+    """Every phase _phases goes through, in order: (name, expected seconds, whether it starts stacks)."""
+    phases = []
+    for number, slice_s in ((1, plan.throughput_s), (2, plan.latency_s)):
+        for pair in range(1, plan.pairs + 1):
+            phases.append((f"pass {number}, pair {pair}/{plan.pairs}: starting two stacks", 2 * STARTUP_GUESS_S, True))
+            phases.append((f"pass {number}, pair {pair}/{plan.pairs}: {'throughput' if number == 1 else 'latency'}",
+                           2 * plan.warmup_s + 2 * plan.rounds * (slice_s + SLICE_OVERHEAD_S), False))
+    phases.append(("sustained load: trace completeness", plan.sustained_s + plan.trace_grace_s / 3, False))
+    phases.append(("load, then `polytrace down` at once", plan.shutdown_load_s + 10, False))
+    if plan.viewer_stack:
+        phases.append(("viewer stack: starting", STARTUP_GUESS_S, True))
+        phases.append(("viewer stack: throughput and latency",
+                       plan.warmup_s + plan.rounds * (plan.throughput_s + SLICE_OVERHEAD_S) + plan.latency_s, False))
+    return phases
+
+
+class PhaseProgress:
+    """A progress bar with the phase and the time left (stderr, only on a terminal: logs stay plain).
+
+    The time left is the planned length of the phases to come plus what remains of this one; the
+    startup phases, whose length the plan cannot know, are re-estimated from the ones measured.
+    """
+
+    def __init__(self, plan: Plan, console: Console | None, clock=time.monotonic):
+        self.phases = planned_phases(plan)
+        self.index = -1
+        self.clock = clock
+        self.started = self.phase_started = clock()
+        self.startups: list[float] = []  # measured seconds per stack started
+        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                             TimeElapsedColumn(), TextColumn("[dim]about {task.fields[left]} left"),
+                             console=console, transient=True) if console and console.is_terminal else None
+        self._task = None
+        self._stop = threading.Event()
+
+    def __enter__(self) -> PhaseProgress:
+        if self._bar:
+            self._bar.start()
+            self._task = self._bar.add_task("starting", total=1000, left="?")
+            threading.Thread(target=self._tick, daemon=True).start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        if self._bar:
+            self._bar.stop()
+
+    def phase(self, name: str) -> None:
+        now = self.clock()
+        if 0 <= self.index < len(self.phases) and self.phases[self.index][2]:
+            stacks = 2 if "two stacks" in self.phases[self.index][0] else 1
+            self.startups += [(now - self.phase_started) / stacks] * stacks
+        names = [phase[0] for phase in self.phases]
+        self.index = names.index(name) if name in names else self.index
+        self.phase_started = now
+
+    def expected(self, index: int) -> float:
+        name, seconds, starts_stacks = self.phases[index]
+        if starts_stacks and self.startups:
+            return statistics.fmean(self.startups) * (2 if "two stacks" in name else 1)
+        return seconds
+
+    def left_s(self) -> float:
+        if self.index < 0:
+            return sum(self.expected(i) for i in range(len(self.phases)))
+        in_phase = max(0.0, self.expected(self.index) - (self.clock() - self.phase_started))
+        return in_phase + sum(self.expected(i) for i in range(self.index + 1, len(self.phases)))
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.5):
+            elapsed = self.clock() - self.started
+            left = self.left_s()
+            name = self.phases[self.index][0] if self.index >= 0 else "starting"
+            self._bar.update(self._task, description=name, completed=1000 * elapsed / max(1e-9, elapsed + left),
+                             left=_minutes(left))
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo, progress: PhaseProgress) -> None:
     # Pass 1 measures every stack's maximum; pass 2 measures latency at one rate derived from all
     # untraced maxima, so the rate (and with it the p99 figures) does not hang on a single run.
     # In both passes the untraced and the traced stack of a pair are up side by side and take turns
@@ -90,7 +179,9 @@ def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo) -> None:
     echo("pass 1 of 2: maximum throughput, closed loop")
     for pair in range(1, plan.pairs + 1):
         echo(f"pair {pair}/{plan.pairs}: untraced and traced stacks, side by side")
+        progress.phase(f"pass 1, pair {pair}/{plan.pairs}: starting two stacks")
         with _pair(plan, receiver, echo) as stacks:
+            progress.phase(f"pass 1, pair {pair}/{plan.pairs}: throughput")
             for traced, (stack, startup) in stacks.items():
                 entry = entries[pair, traced] = {"pair": pair, "tracing": traced,
                                                   "backend": "capture receiver" if traced else None,
@@ -114,7 +205,9 @@ def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo) -> None:
     traced_max = statistics.median(e["throughput"]["ok_per_s"] for (_, traced), e in entries.items() if traced)
     for pair in range(1, plan.pairs + 1):
         echo(f"pair {pair}/{plan.pairs}: untraced and traced stacks, side by side")
+        progress.phase(f"pass 2, pair {pair}/{plan.pairs}: starting two stacks")
         with _pair(plan, receiver, echo) as stacks:
+            progress.phase(f"pass 2, pair {pair}/{plan.pairs}: latency")
             for traced, (stack, startup) in stacks.items():
                 entries[pair, traced]["startup_latency_pass_s"] = startup
                 _warm_up(plan, stack)
@@ -133,8 +226,10 @@ def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo) -> None:
             if pair == plan.pairs:
                 stack, entry = stacks[True][0], entries[pair, True]
                 sustained_rate = rate if plan.rate else min(rate, max(1.0, round(0.8 * traced_max)))
+                progress.phase("sustained load: trace completeness")
                 entry["sustained"] = _sustained(plan, stack, receiver, sustained_rate, echo)
                 entry["memory_sustained_end"] = entry["sustained"].pop("memory_end")
+                progress.phase("load, then `polytrace down` at once")
                 entry["shutdown"] = _shutdown_after_load(plan, stack, receiver, sustained_rate,
                                                          entry["sustained"].pop("census"), echo)
 
@@ -142,7 +237,9 @@ def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo) -> None:
         echo("traced stack with the bundled viewer (Zipkin + OTLP bridge)")
         entry = {"pair": 0, "tracing": True, "backend": "viewer"}
         results["runs"].append(entry)
+        progress.phase("viewer stack: starting")
         with _running(plan, receiver, True, echo, viewer=True) as (stack, startup):
+            progress.phase("viewer stack: throughput and latency")
             entry["startup_s"] = startup
             entry["memory_idle"] = stack.memory()
             _warm_up(plan, stack)
