@@ -249,6 +249,52 @@ def bench(quick: bool, cold: bool, pairs: int | None, sustained_s: float | None,
     console.print(f"results: {folder}")
 
 
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def flags(ctx: click.Context, as_json: bool) -> None:
+    """List the failure flags: type, current value, default and the service that reads each."""
+    if ctx.invoked_subcommand:
+        return
+    from polytrace import flags as failure_flags
+
+    found, source = failure_flags.current(load_settings())
+    if as_json:
+        click.echo(json.dumps([f.__dict__ for f in found], indent=2))
+        return
+    table = Table(show_header=True, header_style="bold", caption=f"from {source}")
+    for column in ("flag", "type", "value", "default", "service", "effect"):
+        table.add_column(column)
+    for f in found:
+        value = failure_flags.display(f.value)
+        changed = f.value != f.default
+        table.add_row(f.name, f"{f.type} {f.range}".rstrip(), f"[bold red]{value}[/]" if changed else value,
+                      failure_flags.display(f.default), f.service, f.description)
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
+
+
+@flags.command("set")
+@click.argument("name")
+@click.argument("value")
+def flags_set(name: str, value: str) -> None:
+    """Set flag NAME to VALUE in the running stack's flags file (applies within 2 s, no restart)."""
+    from polytrace import flags as failure_flags
+
+    flag = failure_flags.set_flag(load_settings(), name, value)
+    console.print(f"{flag.name} = {failure_flags.display(flag.value)} ({flag.service})")
+
+
+@flags.command("reset")
+@click.argument("name", required=False)
+def flags_reset(name: str | None) -> None:
+    """Put flag NAME (or every flag) back to its default."""
+    from polytrace import flags as failure_flags
+
+    for flag in failure_flags.reset(load_settings(), name):
+        if name is None or flag.name == name:
+            console.print(f"{flag.name} = {failure_flags.display(flag.value)}")
+
+
 def _parse_assignment(value: str) -> tuple[str, str]:
     name, sep, content = value.partition("=")
     if not sep or not name:
