@@ -187,8 +187,8 @@ def _pair(plan: Plan, receiver: BenchReceiver, echo):
 @contextmanager
 def _running(plan: Plan, receiver: BenchReceiver, traced: bool, echo, *, viewer: bool = False):
     """A fresh stack, up and answering (traced: its first golden trace complete); down afterwards."""
-    stack = BenchStack(plan, tracing=traced, otlp_endpoint=receiver.endpoint if traced and not viewer else None,
-                       echo=echo)
+    stack = BenchStack.for_plan(plan, tracing=traced,
+                                otlp_endpoint=receiver.endpoint if traced and not viewer else None, echo=echo)
     stack.prepare()
     receiver.clear()
     receiver.decoding = True

@@ -11,7 +11,7 @@ import psutil
 
 from polytrace import postgres
 from polytrace.bench.plan import Plan
-from polytrace.config import ROOT, SERVICES, load_settings, port_variable
+from polytrace.config import ROOT, SERVICES, Settings, load_settings, port_variable
 from polytrace.engine import Engine
 from polytrace.secrets import load_or_create
 
@@ -30,6 +30,11 @@ def bench_env(run_dir: Path, ports: dict[str, int]) -> dict[str, str]:
         "POLYTRACE_RUN_DIR": str(run_dir),
         **{port_variable(name): str(port) for name, port in ports.items()},
     }
+
+
+def stack_settings(run_dir: Path, ports: dict[str, int], *, tracing: bool, otlp_endpoint: str | None) -> Settings:
+    """The settings of a stack on its own ports and run directory (a benchmark's, or the resilience run's)."""
+    return load_settings(env=bench_env(run_dir, ports), tracing=tracing, otlp_endpoint=otlp_endpoint)
 
 
 class TimingReporter:
@@ -51,16 +56,20 @@ class TimingReporter:
 
 
 class BenchStack:
-    def __init__(self, plan: Plan, *, tracing: bool, otlp_endpoint: str | None, echo):
-        settings = load_settings(env=bench_env(ROOT / plan.run_dir_name(tracing), plan.ports(tracing)),
-                                 tracing=tracing, otlp_endpoint=otlp_endpoint)
-        if tracing and plan.otel_env:
-            settings = replace(settings, extra_env=dict(plan.otel_env))
+    def __init__(self, settings: Settings, *, echo):
         self.settings = settings
         self.echo = echo
         self.reporter = TimingReporter(echo)
         self.engine = Engine(settings, self.reporter)
         self.log_offsets: dict[str, int] = {}
+
+    @classmethod
+    def for_plan(cls, plan: Plan, *, tracing: bool, otlp_endpoint: str | None, echo) -> BenchStack:
+        settings = stack_settings(ROOT / plan.run_dir_name(tracing), plan.ports(tracing), tracing=tracing,
+                                  otlp_endpoint=otlp_endpoint)
+        if tracing and plan.otel_env:
+            settings = replace(settings, extra_env=dict(plan.otel_env))
+        return cls(settings, echo=echo)
 
     @property
     def ports(self) -> dict[str, int]:
