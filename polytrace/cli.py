@@ -295,6 +295,32 @@ def flags_reset(name: str | None) -> None:
             console.print(f"{flag.name} = {failure_flags.display(flag.value)}")
 
 
+@cli.command()
+@click.option("--quick", is_flag=True, help="One scenario, seconds per phase: proves the harness, not the figures.")
+@click.option("--scenario", "scenarios", multiple=True, metavar="NAME",
+              help="Only this scenario (repeatable): broker-stop, analytics-kill, otlp-stop, postgres-stop, "
+                   "stock-freeze, pricing-latency, pricing-failure, analytics-failure.")
+@click.option("--rate", type=float, help="Fixed open-loop rate in req/s (default: half the median untraced maximum "
+                                         "of the newest full benchmark under bench/results).")
+@click.option("--port-shift", type=int, envvar="POLYTRACE_RESILIENCE_PORT_SHIFT",
+              help="Added to the bench's port block (default 300: catalog 22380, PostgreSQL 22732, MQTT 23183) "
+                   "[env: POLYTRACE_RESILIENCE_PORT_SHIFT].")
+@click.option("--out", type=click.Path(path_type=Path), help="Results folder [default: resilience/results].")
+@click.option("--note", help="A line for summary.md, e.g. what else ran on the machine.")
+def resilience(quick: bool, scenarios: tuple[str, ...], rate: float | None, port_shift: int | None,
+               out: Path | None, note: str | None) -> None:
+    """Break the stack under sustained load, one fault at a time, and count what survived (resilience/README.md)."""
+    from polytrace.resilience import plan as resilience_plan
+    from polytrace.resilience import runner
+
+    plan = resilience_plan.Plan.make(quick, scenarios, rate=rate,
+                                     port_shift=resilience_plan.PORT_SHIFT if port_shift is None else port_shift)
+    folder = runner.run(plan, out or runner.DEFAULT_OUT, echo=lambda message: console.out(message, highlight=False),
+                        note=note)
+    click.echo((folder / "summary.md").read_text())
+    console.print(f"results: {folder}")
+
+
 def _parse_assignment(value: str) -> tuple[str, str]:
     name, sep, content = value.partition("=")
     if not sep or not name:
