@@ -329,7 +329,7 @@ def _shutdown_after_load(plan: Plan, stack: BenchStack, receiver: BenchReceiver,
     started = time.monotonic()
     stack.down()
     down_s = round(time.monotonic() - started, 2)
-    _wait_quiet(receiver)
+    wait_quiet(receiver)
     drops = stack.drop_messages()
     ids = [s.trace_id for s in sent if s.status == 200 and s.trace_id]
     lost = _missing_spans(receiver, ids, expected)
@@ -347,7 +347,7 @@ def _shutdown_after_load(plan: Plan, stack: BenchStack, receiver: BenchReceiver,
     return result
 
 
-def _wait_quiet(receiver: BenchReceiver, quiet_s: float = 1.0, timeout_s: float = 10.0) -> None:
+def wait_quiet(receiver: BenchReceiver, quiet_s: float = 1.0, timeout_s: float = 10.0) -> None:
     """Until no span has arrived for quiet_s: exports accepted just before the stack stopped are stored."""
     deadline = time.monotonic() + timeout_s
     seen = -1
