@@ -12,7 +12,7 @@ from pathlib import Path
 from polytrace import flags
 from polytrace.bench import tree
 from polytrace.bench.load import first_response
-from polytrace.bench.runner import machine
+from polytrace.bench.runner import machine, wait_quiet
 from polytrace.bench.stack import BenchStack, stack_settings
 from polytrace.bench.traces import wait_complete
 from polytrace.config import ROOT
@@ -149,7 +149,7 @@ def _scenario(plan: Plan, stack: BenchStack, receiver: PausableReceiver, table: 
     since = generator.started_at - 1.0
     until = generator.started_at + load_s + plan.request_timeout_s + 1.0
     rows, settled = table.settle(since, until, len(ok), quiet_s=min(10.0, plan.settle_s / 2), timeout_s=plan.settle_s)
-    _spans_quiet(receiver)
+    wait_quiet(receiver, quiet_s=2.0, timeout_s=30.0)  # retried exports and late consumer spans
     traces = {a.trace_id: receiver.trace(a.trace_id) for a in answers if a.trace_id}
     window = measure.Window(round(load_s, 2), round(marks["start"], 2), round(marks["end"], 2),
                             round(marks["restored"], 2))
@@ -169,18 +169,6 @@ def _scenario(plan: Plan, stack: BenchStack, receiver: PausableReceiver, table: 
     )
     outcome.notes = _notes(scenario, outcome, answers)
     return outcome
-
-
-def _spans_quiet(receiver: PausableReceiver, quiet_s: float = 2.0, timeout_s: float = 30.0) -> None:
-    """Until no span has arrived for quiet_s: retried exports and late consumer spans are in."""
-    deadline = time.monotonic() + timeout_s
-    seen = -1
-    while time.monotonic() < deadline:
-        count = len(receiver.spans())
-        if count == seen:
-            return
-        seen = count
-        time.sleep(quiet_s)
 
 
 def _notes(scenario: Scenario, outcome: measure.ScenarioResult, answers: list[load.Answer]) -> list[str]:
