@@ -99,15 +99,17 @@ class BenchStack:
 
     # ---- memory --------------------------------------------------------------------------------
 
+    def pids(self) -> dict[str, int]:
+        """Each running component's pid, from supervisord: no health probe, so sampling stays cheap mid-fault."""
+        return {info["name"]: info["pid"] for info in self.engine.supervisor.all_info() if info.get("pid")}
+
     def memory(self) -> dict[str, dict[str, float]]:
-        """RSS and PSS (MiB) of each component's process tree, from the pids `polytrace status` shows."""
+        """RSS and PSS (MiB) of each component's process tree, from the pids supervisord reports."""
         result = {}
-        for status in self.engine.status():
-            if not status.pid:
-                continue
+        for name, pid in self.pids().items():
             rss = pss = 0
             try:
-                root = psutil.Process(status.pid)
+                root = psutil.Process(pid)
                 for process in [root, *root.children(recursive=True)]:
                     try:
                         info = process.memory_full_info()
@@ -117,7 +119,7 @@ class BenchStack:
                     pss += getattr(info, "pss", info.rss)
             except psutil.NoSuchProcess:
                 continue
-            result[status.name] = {"rss_mib": round(rss / 2**20, 1), "pss_mib": round(pss / 2**20, 1)}
+            result[name] = {"rss_mib": round(rss / 2**20, 1), "pss_mib": round(pss / 2**20, 1)}
         result["total"] = {key: round(sum(v[key] for v in result.values()), 1) for key in ("rss_mib", "pss_mib")}
         return result
 
@@ -126,12 +128,10 @@ class BenchStack:
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time (user + system) used so far by each component's process tree, and by the machine."""
         result = {}
-        for status in self.engine.status():
-            if not status.pid:
-                continue
+        for name, pid in self.pids().items():
             total = 0.0
             try:
-                root = psutil.Process(status.pid)
+                root = psutil.Process(pid)
                 for process in [root, *root.children(recursive=True)]:
                     try:
                         times = process.cpu_times()
@@ -140,7 +140,7 @@ class BenchStack:
                     total += times.user + times.system + times.children_user + times.children_system
             except psutil.NoSuchProcess:
                 continue
-            result[status.name] = total
+            result[name] = total
         machine = psutil.cpu_times()
         result["machine busy"] = machine.user + machine.system + machine.nice + machine.irq + machine.softirq
         return result
