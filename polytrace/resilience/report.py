@@ -121,24 +121,29 @@ def chart(s: ScenarioResult, path: Path, rate: float) -> None:
 
     names = [COMPLETE, DEGRADED] + sorted({k for sec in s.timeline for k in sec.outcomes} - {COMPLETE, DEGRADED})
     xs = [sec.t for sec in s.timeline]
-    fig, ax = plt.subplots(figsize=(9, 3.6), dpi=100)
+    fig, ax = plt.subplots(figsize=(10, 3.6), dpi=100)
     bottom = [0] * len(xs)
     for index, name in enumerate(names):
         heights = [sec.outcomes.get(name, 0) for sec in s.timeline]
         if not any(heights) and name not in (COMPLETE, DEGRADED):
             continue
         colour = COLOURS.get(name, OTHER_COLOURS[index % len(OTHER_COLOURS)])
-        ax.bar(xs, heights, bottom=bottom, width=1.0, align="edge", color=colour, label=name, linewidth=0)
+        ax.bar(xs, heights, bottom=bottom, width=0.9, align="edge", color=colour, label=name, linewidth=0, zorder=2)
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
-    ax.axvspan(s.window.fault_start_s, s.window.fault_end_s, color="#000000", alpha=0.12, label="fault")
+    top = max([rate, *bottom]) * 1.15
+    ax.axvspan(s.window.fault_start_s, s.window.fault_end_s, color="#90a4ae", alpha=0.35, label="fault", zorder=0)
     if s.window.restored_s > s.window.fault_end_s + 0.05:
-        ax.axvspan(s.window.fault_end_s, s.window.restored_s, color="#000000", alpha=0.05, label="restoring")
-    ax.axhline(rate, color="#555555", linewidth=0.8, linestyle="--")
+        ax.axvspan(s.window.fault_end_s, s.window.restored_s, color="#90a4ae", alpha=0.15, label="restoring",
+                   zorder=0)
+    for edge in (s.window.fault_start_s, s.window.fault_end_s):
+        ax.axvline(edge, color="#263238", linewidth=1.0, linestyle="--", zorder=3)
+    ax.axhline(rate, color="#555555", linewidth=0.8, linestyle=":", zorder=3, label=f"rate ({rate:g}/s)")
     ax.set_xlim(0, max(xs) + 1 if xs else 1)
+    ax.set_ylim(0, top)
     ax.set_xlabel("second of the load (requests by the second they were due)")
     ax.set_ylabel("answers per second")
     ax.set_title(f"{s.name}: {s.title}, {s.fault_s:g} s")
-    ax.legend(loc="lower left", fontsize=8, ncols=4)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
