@@ -97,10 +97,17 @@ class OpenLoop:
         answer.latency_s = round(time.monotonic() - due, 4)
 
 
-def run(port: int, rate: float, duration_s: float, timeout_s: float = 10.0) -> OpenLoop:
+def run(port: int, rate: float, duration_s: float, timeout_s: float = 10.0, clock: float | None = None
+        ) -> tuple[float, list[Answer]]:
+    """One open loop to its end: (time.time() of the first due request, the answers).
+
+    Meant to run in a process of its own (runner.py): the OTLP receiver decodes every span in the
+    harness's process, and an event loop sharing the GIL with it would read answers late.
+    `clock` is a time.monotonic() value, the same clock in every process on Linux.
+    """
     load = OpenLoop(port, rate, duration_s, timeout_s)
-    asyncio.run(load.run())
-    return load
+    asyncio.run(load.run(clock))
+    return load.started_at, load.answers
 
 
 def client_version() -> str:

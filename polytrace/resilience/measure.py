@@ -29,10 +29,11 @@ class Window:
 class PageViews:
     expected: int  # one per 200 answer (catalog publishes a view for every successful answer)
     stored: int  # rows of analytics.page_view created during the load (by the event's ts)
-    lost: int
+    lost: int  # views of 200 answers not stored: by id, plus unmatched answers not covered by unmatched rows
     stored_twice: int
     ids_known: int  # answers whose page-view id is known (the PRODUCER span's messaging.message.id)
     known_ids_not_stored: int
+    stored_without_answer: int  # rows no 200 answer accounts for: requests the client gave up on (timeout)
     delivered_more_than_once: int  # traces with more than one analytics CONSUMER span: a redelivery
     by_path: dict[str, list[int]]  # path → [expected, stored]
     settled_s: float  # after the load, until the stored count stopped changing
@@ -140,19 +141,27 @@ def consumer_spans(trace: list[Span]) -> int:
 
 def tally_views(answers: list[Answer], traces: dict[str, list[Span]], stored: list[tuple[str, str]],
                 settled_s: float) -> PageViews:
-    """`stored`: (id, path) of every row created during the load; `traces`: trace id → its spans."""
+    """`stored`: (id, path) of every row created during the load; `traces`: trace id → its spans.
+
+    A request the client timed out on may still be answered by catalog, and its view stored: rows are
+    matched to answers by page-view id where the producer span says it, and only the rest by count.
+    """
     ok = ok_answers(answers)
-    known = {view_id for a in ok if a.trace_id for view_id in page_view_ids(traces.get(a.trace_id, []))}
+    known_by_answer = [ids for a in ok if a.trace_id and (ids := page_view_ids(traces.get(a.trace_id, [])))]
+    known = {view_id for ids in known_by_answer for view_id in ids}
     stored_ids = Counter(view_id for view_id, _ in stored)
+    unknown_answers = len(ok) - len(known_by_answer)
+    unmatched_rows = len(set(stored_ids) - known)
     expected_by_path = Counter(a.path for a in ok)
     stored_by_path = Counter(path for _, path in stored)
     return PageViews(
         expected=len(ok),
         stored=len(stored_ids),
-        lost=max(0, len(ok) - len(stored_ids)),
+        lost=len(known - set(stored_ids)) + max(0, unknown_answers - unmatched_rows),
         stored_twice=sum(n - 1 for n in stored_ids.values()),
         ids_known=len(known),
         known_ids_not_stored=len(known - set(stored_ids)),
+        stored_without_answer=max(0, unmatched_rows - unknown_answers),
         delivered_more_than_once=sum(1 for a in ok if a.trace_id and consumer_spans(traces.get(a.trace_id, [])) > 1),
         by_path={path: [expected_by_path[path], stored_by_path[path]]
                  for path in sorted(set(expected_by_path) | set(stored_by_path))},

@@ -79,7 +79,9 @@ def markdown(result) -> str:
     lines += [
         "",
         "*200 complete*: every field; *degraded*: 200 with `\"unavailable\"`; *views*: rows of "
-        "`analytics.page_view` created during the load (by the event's `ts`) against one per 200 answer; "
+        "`analytics.page_view` created during the load (by the event's `ts`) against one per 200 answer, "
+        "matched by page-view id where the producer span names it (*lost* counts 200 answers only: a request "
+        "the client timed out on may still store a view); "
         "*stored twice*: rows sharing a page-view id (the primary key allows none; a redelivery shows as "
         "\"delivered more than once\" below); *traces*: the complete answers' traces against the golden trace; "
         "*recover*: from the end of the fault to the first second whose answers were all complete.",
@@ -96,6 +98,7 @@ def markdown(result) -> str:
             f"of {w.load_s:g} s of load; {s.late_sends} requests left late.",
             f"- Page views: {v.expected} expected, {v.stored} stored, {v.lost} lost, {v.stored_twice} stored twice; "
             f"{v.ids_known} ids known from producer spans, {v.known_ids_not_stored} of them not stored; "
+            f"{v.stored_without_answer} stored for requests the client gave up on; "
             f"{v.delivered_more_than_once} delivered more than once; settled {v.settled_s:g} s after the load. "
             "By path (expected, stored): " + ", ".join(f"`{p}` {e}/{n}" for p, (e, n) in v.by_path.items()) + ".",
             f"- Traces of complete answers: {t.complete} complete, {t.incomplete} incomplete, "

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+import multiprocessing
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,8 +19,8 @@ from polytrace.bench.traces import wait_complete
 from polytrace.config import ROOT
 from polytrace.errors import PolytraceError
 from polytrace.resilience import load, measure, report
-from polytrace.resilience.faults import fault_for
-from polytrace.resilience.load import COMPLETE, OpenLoop
+from polytrace.resilience.faults import Fault, fault_for
+from polytrace.resilience.load import COMPLETE
 from polytrace.resilience.pageviews import PageViewTable
 from polytrace.resilience.plan import Plan, Scenario
 from polytrace.resilience.receiver import PausableReceiver
@@ -118,38 +119,16 @@ def _scenario(plan: Plan, stack: BenchStack, receiver: PausableReceiver, table: 
     memory_before = stack.memory()
     fault = fault_for(scenario, stack.engine, receiver)
     load_s = plan.baseline_s + scenario.fault_s + plan.recovery_s
-    generator = OpenLoop(stack.ports["catalog"], plan.rate, load_s, plan.request_timeout_s)
-    marks: dict[str, float] = {}
-    memory_fault_end: dict = {}
-
-    async def timeline(clock: float) -> None:
-        async def until(offset: float) -> None:
-            await asyncio.sleep(max(0.0, clock + offset - time.monotonic()))
-
-        await until(plan.baseline_s)
-        marks["start"] = time.monotonic() - clock
-        try:
-            await asyncio.to_thread(fault.inject)
-            # Memory near the end of the fault: what a component holds while its exports or messages pile up.
-            await until(plan.baseline_s + scenario.fault_s - min(1.0, scenario.fault_s / 4))
-            memory_fault_end.update(await asyncio.to_thread(stack.memory))
-            await until(plan.baseline_s + scenario.fault_s)
-        finally:
-            marks["end"] = time.monotonic() - clock
-            await asyncio.to_thread(fault.undo)
-            marks["restored"] = time.monotonic() - clock
-
-    async def both() -> None:
-        clock = time.monotonic() + 0.2
-        await asyncio.gather(generator.run(clock), timeline(clock))
-
-    asyncio.run(both())
-    answers = generator.answers
+    clock = time.monotonic() + 2.0  # the load's process starts meanwhile
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        running = pool.submit(load.run, stack.ports["catalog"], plan.rate, load_s, plan.request_timeout_s, clock)
+        marks, memory_fault_end = _fault_timeline(plan, scenario, fault, stack, clock)
+        started_at, answers = running.result()
     ok = measure.ok_answers(answers)
     # Every earlier request was answered before this load began, and catalog stamps a view before it
     # answers: a row from this scenario has a ts at or after its first due time (stamped to the millisecond).
-    since = generator.started_at - 0.001
-    until = generator.started_at + load_s + plan.request_timeout_s + 1.0
+    since = started_at - 0.001
+    until = started_at + load_s + plan.request_timeout_s + 1.0
     rows, settled = table.settle(since, until, len(ok), quiet_s=min(10.0, plan.settle_s / 2), timeout_s=plan.settle_s)
     wait_quiet(receiver, quiet_s=2.0, timeout_s=30.0)  # retried exports and late consumer spans
     traces = {a.trace_id: receiver.trace(a.trace_id) for a in answers if a.trace_id}
@@ -171,6 +150,29 @@ def _scenario(plan: Plan, stack: BenchStack, receiver: PausableReceiver, table: 
     )
     outcome.notes = _notes(scenario, outcome, answers)
     return outcome
+
+
+def _fault_timeline(plan: Plan, scenario: Scenario, fault: Fault, stack: BenchStack, clock: float
+                    ) -> tuple[dict[str, float], dict]:
+    """Baseline, fault, undo on the load's clock: when each happened (seconds into the load), and memory then."""
+    def until(offset: float) -> None:
+        time.sleep(max(0.0, clock + offset - time.monotonic()))
+
+    marks: dict[str, float] = {}
+    memory: dict = {}
+    until(plan.baseline_s)
+    marks["start"] = time.monotonic() - clock
+    try:
+        fault.inject()
+        # Memory near the end of the fault: what a component holds while its exports or messages pile up.
+        until(plan.baseline_s + scenario.fault_s - min(1.0, scenario.fault_s / 4))
+        memory = stack.memory()
+        until(plan.baseline_s + scenario.fault_s)
+    finally:
+        marks["end"] = time.monotonic() - clock
+        fault.undo()
+        marks["restored"] = time.monotonic() - clock
+    return marks, memory
 
 
 def _notes(scenario: Scenario, outcome: measure.ScenarioResult, answers: list[load.Answer]) -> list[str]:

@@ -79,11 +79,21 @@ def test_page_views_are_matched_by_id_and_counted_per_path():
     }
     stored = [("v1", "/products/1"), ("v9", "/products/1")]
     views = measure.tally_views(answers, traces, stored, settled_s=3.21)
+    # v2 is known and missing: lost. v9 is nobody's known id: it may be t3's, so t3 is not counted lost.
     assert (views.expected, views.stored, views.lost, views.stored_twice) == (3, 2, 1, 0)
     assert (views.ids_known, views.known_ids_not_stored, views.delivered_more_than_once) == (2, 1, 1)
+    assert views.stored_without_answer == 0
     assert views.by_path == {"/products/1": [2, 2], "/products/2": [1, 0]}
     assert views.settled_s == 3.2
-    assert measure.tally_views(answers, traces, [("v1", "/products/1")] * 2, 0).stored_twice == 1
+    twice = measure.tally_views(answers, traces, [("v1", "/products/1")] * 2, 0)
+    assert (twice.stored_twice, twice.lost) == (1, 2)  # v2 and t3's view are missing
+
+
+def test_views_of_requests_the_client_gave_up_on_are_not_counted_against_the_answers():
+    answers = [answer(0, trace="t1"), answer(0.1, "timeout")]
+    traces = {"t1": [_span("t1", "catalog", "PRODUCER", **{"messaging.message.id": "v1"})]}
+    views = measure.tally_views(answers, traces, [("v1", "/products/1"), ("v2", "/products/1")], 0)
+    assert (views.expected, views.stored, views.lost, views.stored_without_answer) == (1, 2, 0, 1)
 
 
 def test_traces_of_complete_answers_are_judged_against_the_golden_trace():
