@@ -306,6 +306,78 @@ def bench(quick: bool, cold: bool, pairs: int | None, sustained_s: float | None,
     console.print(f"results: {folder}")
 
 
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def flags(ctx: click.Context, as_json: bool) -> None:
+    """List the failure flags: type, current value, default and the service that reads each."""
+    if ctx.invoked_subcommand:
+        return
+    from polytrace import flags as failure_flags
+
+    found, source = failure_flags.current(load_settings())
+    if as_json:
+        click.echo(json.dumps([f.__dict__ for f in found], indent=2))
+        return
+    table = Table(show_header=True, header_style="bold", caption=f"from {source}")
+    for column in ("flag", "type", "value", "default", "service", "effect"):
+        table.add_column(column)
+    for f in found:
+        value = failure_flags.display(f.value)
+        changed = f.value != f.default
+        table.add_row(f.name, f"{f.type} {f.range}".rstrip(), f"[bold red]{value}[/]" if changed else value,
+                      failure_flags.display(f.default), f.service, f.description)
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
+
+
+@flags.command("set")
+@click.argument("name")
+@click.argument("value")
+def flags_set(name: str, value: str) -> None:
+    """Set flag NAME to VALUE in the running stack's flags file (applies within 2 s, no restart)."""
+    from polytrace import flags as failure_flags
+
+    flag = failure_flags.set_flag(load_settings(), name, value)
+    console.print(f"{flag.name} = {failure_flags.display(flag.value)} ({flag.service})")
+
+
+@flags.command("reset")
+@click.argument("name", required=False)
+def flags_reset(name: str | None) -> None:
+    """Put flag NAME (or every flag) back to its default."""
+    from polytrace import flags as failure_flags
+
+    for flag in failure_flags.reset(load_settings(), name):
+        if name is None or flag.name == name:
+            console.print(f"{flag.name} = {failure_flags.display(flag.value)}")
+
+
+@cli.command()
+@click.option("--quick", is_flag=True, help="One scenario, seconds per phase: proves the harness, not the figures.")
+@click.option("--scenario", "scenarios", multiple=True, metavar="NAME",
+              help="Only this scenario (repeatable): broker-stop, analytics-kill, otlp-stop, postgres-stop, "
+                   "stock-freeze, pricing-latency, pricing-failure, analytics-failure.")
+@click.option("--rate", type=float, help="Fixed open-loop rate in req/s (default: half the median untraced maximum "
+                                         "of the newest full benchmark under bench/results).")
+@click.option("--port-shift", type=int, envvar="POLYTRACE_RESILIENCE_PORT_SHIFT",
+              help="Added to the bench's port block (default 300: catalog 22380, PostgreSQL 22732, MQTT 23183) "
+                   "[env: POLYTRACE_RESILIENCE_PORT_SHIFT].")
+@click.option("--out", type=click.Path(path_type=Path), help="Results folder [default: resilience/results].")
+@click.option("--note", help="A line for summary.md, e.g. what else ran on the machine.")
+def resilience(quick: bool, scenarios: tuple[str, ...], rate: float | None, port_shift: int | None,
+               out: Path | None, note: str | None) -> None:
+    """Break the stack under sustained load, one fault at a time, and count what survived (resilience/README.md)."""
+    from polytrace.resilience import plan as resilience_plan
+    from polytrace.resilience import runner
+
+    plan = resilience_plan.Plan.make(quick, scenarios, rate=rate,
+                                     port_shift=resilience_plan.PORT_SHIFT if port_shift is None else port_shift)
+    folder = runner.run(plan, out or runner.DEFAULT_OUT, echo=lambda message: console.out(message, highlight=False),
+                        note=note)
+    click.echo((folder / "summary.md").read_text())
+    console.print(f"results: {folder}")
+
+
 def _parse_assignment(value: str) -> tuple[str, str]:
     name, sep, content = value.partition("=")
     if not sep or not name:

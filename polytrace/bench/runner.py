@@ -284,8 +284,8 @@ def _pair(plan: Plan, receiver: BenchReceiver, echo):
 @contextmanager
 def _running(plan: Plan, receiver: BenchReceiver, traced: bool, echo, *, viewer: bool = False):
     """A fresh stack, up and answering (traced: its first golden trace complete); down afterwards."""
-    stack = BenchStack(plan, tracing=traced, otlp_endpoint=receiver.endpoint if traced and not viewer else None,
-                       echo=echo)
+    stack = BenchStack.for_plan(plan, tracing=traced,
+                                otlp_endpoint=receiver.endpoint if traced and not viewer else None, echo=echo)
     stack.prepare()
     receiver.clear()
     receiver.decoding = True
@@ -426,7 +426,7 @@ def _shutdown_after_load(plan: Plan, stack: BenchStack, receiver: BenchReceiver,
     started = time.monotonic()
     stack.down()
     down_s = round(time.monotonic() - started, 2)
-    _wait_quiet(receiver)
+    wait_quiet(receiver)
     drops = stack.drop_messages()
     ids = [s.trace_id for s in sent if s.status == 200 and s.trace_id]
     lost = _missing_spans(receiver, ids, expected)
@@ -444,7 +444,7 @@ def _shutdown_after_load(plan: Plan, stack: BenchStack, receiver: BenchReceiver,
     return result
 
 
-def _wait_quiet(receiver: BenchReceiver, quiet_s: float = 1.0, timeout_s: float = 10.0) -> None:
+def wait_quiet(receiver: BenchReceiver, quiet_s: float = 1.0, timeout_s: float = 10.0) -> None:
     """Until no span has arrived for quiet_s: exports accepted just before the stack stopped are stored."""
     deadline = time.monotonic() + timeout_s
     seen = -1

@@ -11,7 +11,7 @@ import psutil
 
 from polytrace import postgres
 from polytrace.bench.plan import Plan
-from polytrace.config import ROOT, SERVICES, load_settings, port_variable
+from polytrace.config import ROOT, SERVICES, Settings, load_settings, port_variable
 from polytrace.engine import Engine
 from polytrace.secrets import load_or_create
 
@@ -30,6 +30,11 @@ def bench_env(run_dir: Path, ports: dict[str, int]) -> dict[str, str]:
         "POLYTRACE_RUN_DIR": str(run_dir),
         **{port_variable(name): str(port) for name, port in ports.items()},
     }
+
+
+def stack_settings(run_dir: Path, ports: dict[str, int], *, tracing: bool, otlp_endpoint: str | None) -> Settings:
+    """The settings of a stack on its own ports and run directory (a benchmark's, or the resilience run's)."""
+    return load_settings(env=bench_env(run_dir, ports), tracing=tracing, otlp_endpoint=otlp_endpoint)
 
 
 class TimingReporter:
@@ -51,16 +56,20 @@ class TimingReporter:
 
 
 class BenchStack:
-    def __init__(self, plan: Plan, *, tracing: bool, otlp_endpoint: str | None, echo):
-        settings = load_settings(env=bench_env(ROOT / plan.run_dir_name(tracing), plan.ports(tracing)),
-                                 tracing=tracing, otlp_endpoint=otlp_endpoint)
-        if tracing and plan.otel_env:
-            settings = replace(settings, extra_env=dict(plan.otel_env))
+    def __init__(self, settings: Settings, *, echo):
         self.settings = settings
         self.echo = echo
         self.reporter = TimingReporter(echo)
         self.engine = Engine(settings, self.reporter)
         self.log_offsets: dict[str, int] = {}
+
+    @classmethod
+    def for_plan(cls, plan: Plan, *, tracing: bool, otlp_endpoint: str | None, echo) -> BenchStack:
+        settings = stack_settings(ROOT / plan.run_dir_name(tracing), plan.ports(tracing), tracing=tracing,
+                                  otlp_endpoint=otlp_endpoint)
+        if tracing and plan.otel_env:
+            settings = replace(settings, extra_env=dict(plan.otel_env))
+        return cls(settings, echo=echo)
 
     @property
     def ports(self) -> dict[str, int]:
@@ -90,15 +99,17 @@ class BenchStack:
 
     # ---- memory --------------------------------------------------------------------------------
 
+    def pids(self) -> dict[str, int]:
+        """Each running component's pid, from supervisord: no health probe, so sampling stays cheap mid-fault."""
+        return {info["name"]: info["pid"] for info in self.engine.supervisor.all_info() if info.get("pid")}
+
     def memory(self) -> dict[str, dict[str, float]]:
-        """RSS and PSS (MiB) of each component's process tree, from the pids `polytrace status` shows."""
+        """RSS and PSS (MiB) of each component's process tree, from the pids supervisord reports."""
         result = {}
-        for status in self.engine.status():
-            if not status.pid:
-                continue
+        for name, pid in self.pids().items():
             rss = pss = 0
             try:
-                root = psutil.Process(status.pid)
+                root = psutil.Process(pid)
                 for process in [root, *root.children(recursive=True)]:
                     try:
                         info = process.memory_full_info()
@@ -108,7 +119,7 @@ class BenchStack:
                     pss += getattr(info, "pss", info.rss)
             except psutil.NoSuchProcess:
                 continue
-            result[status.name] = {"rss_mib": round(rss / 2**20, 1), "pss_mib": round(pss / 2**20, 1)}
+            result[name] = {"rss_mib": round(rss / 2**20, 1), "pss_mib": round(pss / 2**20, 1)}
         result["total"] = {key: round(sum(v[key] for v in result.values()), 1) for key in ("rss_mib", "pss_mib")}
         return result
 
@@ -117,12 +128,10 @@ class BenchStack:
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time (user + system) used so far by each component's process tree, and by the machine."""
         result = {}
-        for status in self.engine.status():
-            if not status.pid:
-                continue
+        for name, pid in self.pids().items():
             total = 0.0
             try:
-                root = psutil.Process(status.pid)
+                root = psutil.Process(pid)
                 for process in [root, *root.children(recursive=True)]:
                     try:
                         times = process.cpu_times()
@@ -131,7 +140,7 @@ class BenchStack:
                     total += times.user + times.system + times.children_user + times.children_system
             except psutil.NoSuchProcess:
                 continue
-            result[status.name] = total
+            result[name] = total
         machine = psutil.cpu_times()
         result["machine busy"] = machine.user + machine.system + machine.nice + machine.irq + machine.softirq
         return result
