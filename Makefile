@@ -4,7 +4,7 @@ VENV := .venv
 POLYTRACE := $(VENV)/bin/polytrace
 PYTEST := $(VENV)/bin/pytest
 
-.PHONY: run up down status logs deps build test unit-tests e2e deploy-checks lint bench bench-deps clean
+.PHONY: run up down status logs deps build test unit-tests e2e deploy-checks lint bench bench-deps resilience screenshots clean
 
 run: deps $(VENV)/.installed       ## build what is stale and run the stack in the foreground
 	$(POLYTRACE) up
@@ -56,6 +56,12 @@ bench-deps: $(VENV)/.installed $(OHA)
 $(OHA):                            # the load generator, compiled once into ~/.cargo/bin (~5 min on 2 cores)
 	cargo install --locked oha@$(OHA_VERSION)
 
+resilience: build bench-deps       ## faults under open-loop load: what survives (QUICK=1: one short scenario)
+	$(POLYTRACE) resilience $(if $(QUICK),--quick)
+
+screenshots: build                 ## docs/images/shop.png and trace.png, from a stack with the bundled viewer
+	$(POLYTRACE) screenshots
+
 clean:
 	-$(POLYTRACE) down
-	rm -rf .run .run-test .run-test-viewer .run-bench*
+	rm -rf .run .run-test* .run-bench* .run-resilience*

@@ -378,6 +378,22 @@ def resilience(quick: bool, scenarios: tuple[str, ...], rate: float | None, port
     console.print(f"results: {folder}")
 
 
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("docs/images"), show_default=True)
+def screenshots(out: Path) -> None:
+    """Click a product in the running stack's shop and save the page and its trace in the viewer as PNGs."""
+    from polytrace import screenshots as shots
+
+    engine = _engine()
+    settings = engine.settings
+    running = {s.name for s in engine.status() if s.healthy}
+    if not {"gateway", "viewer"} <= running:
+        raise PolytraceError("screenshots need a running stack with the gateway and the bundled viewer: `make up`")
+    for path in shots.take(f"http://127.0.0.1:{settings.ports['gateway']}",
+                           f"http://127.0.0.1:{settings.ports['viewer']}", settings.root / out):
+        console.print(f"wrote {path}")
+
+
 def _parse_assignment(value: str) -> tuple[str, str]:
     name, sep, content = value.partition("=")
     if not sep or not name:

@@ -33,8 +33,11 @@ def components_table() -> str:
 _DOCUMENTED = {
     "ports": SimpleNamespace(**DEFAULT_PORTS),
     "viewer_url": f"http://127.0.0.1:{DEFAULT_PORTS['viewer']}",
+    "viewer_trace_url": f"http://127.0.0.1:{DEFAULT_PORTS['viewer']}/zipkin/traces/",
+    "viewer_trace_api": "/viewer/api/v2/trace/",
     "export_endpoint": f"http://127.0.0.1:{DEFAULT_PORTS['otlp']}",
     "root": ".",
+    "dir": "services/<name>",
     "run": ".run",
     "cache": "~/.cache/polytrace",
 }
@@ -53,8 +56,7 @@ def shared_table() -> str:
 
 def service_variables(spec: registry.Spec) -> list[tuple[str, str, str]]:
     """(name, local value, meaning) of what this service gets beyond the shared variables, or reads."""
-    shared = {v.name for v in SHARED_VARIABLES}
-    found = [(v.name, _shown(v), v.meaning) for v in variables(spec) if v.name not in shared]
+    found = [(v.name, _shown(v), v.meaning) for v in variables(spec) if v not in SHARED_VARIABLES]
     found += [(name, f"`{v.value}` (not set by `polytrace up`)", v.meaning) for name, v in spec.reads.items()]
     return found
 

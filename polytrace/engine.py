@@ -16,6 +16,7 @@ from polytrace import builds, postgres, registry
 from polytrace.components import Component, all_components, selected_services
 from polytrace.config import SERVICES, Settings
 from polytrace.errors import PolytraceError
+from polytrace.flags import ensure_live_copy
 from polytrace.ports import require_free
 from polytrace.secrets import load_or_create
 from polytrace.supervisor import Supervisor
@@ -93,6 +94,7 @@ class Engine:
         postgres.write_mosquitto_config(
             self.settings.root, self.settings.run_dir, self.settings.ports["mosquitto"]
         )
+        ensure_live_copy(self.settings)
         self.supervisor.write_config(components)
         self.supervisor.start_daemon()
         self._save_state(components)

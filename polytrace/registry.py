@@ -57,6 +57,7 @@ class Spec:
     needs: Needs = Needs()
     build: BuildSpec | None = None
     tests: tuple[tuple[str, ...], ...] = ()
+    flags: bool = False  # evaluates the failure flags (FLAGD_* variables)
     debug_tracecontext: bool = False  # serves POST /debug/tracecontext (the W3C suite's protocol)
     env: dict[str, Variable] = field(default_factory=dict)
     reads: dict[str, Variable] = field(default_factory=dict)  # read with a default; `up` does not set them

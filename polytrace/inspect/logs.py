@@ -1,7 +1,7 @@
 """The log lines of one trace, from every component's `.run/logs/<component>.log`, in time order.
 
 Every service writes one JSON object per line with the ids under `trace_id` and `span_id`
-(DESIGN.md, logs contract); the timestamp keeps its logging library's key and format, so each
+(docs/CONVENTIONS.md, Process); the timestamp keeps its logging library's key and format, so each
 one is read here: Spring Boot's logstash format (`@timestamp`), tracing's (`timestamp`), pino's
 (`time`, ISO or epoch milliseconds), pricing's and Caddy's (`ts`, ISO or epoch seconds).
 """

@@ -24,7 +24,7 @@ class Scenario:
     target: str  # a component, or a flag's name
     fault_s: float
     value: str | None = None  # the flag's value while the fault lasts
-    views_promised: bool = False  # DESIGN §3 promises 0 page views lost and 0 stored twice
+    views_promised: bool = False  # the MQTT contract promises 0 page views lost and 0 stored twice
     answers_affected: bool = False  # the fault should show in the answers (a note when it does not)
 
 
@@ -98,7 +98,7 @@ def select(names: tuple[str, ...]) -> tuple[Scenario, ...]:
 
 
 def default_rate(results_root: Path = ROOT / "bench" / "results") -> tuple[float, str]:
-    """Half the median untraced maximum of the newest full benchmark run (DESIGN §8's figures)."""
+    """Half the median untraced maximum of the newest full benchmark run (docs/ARCHITECTURE.md's targets)."""
     for folder in sorted(results_root.glob("*/results.json"), reverse=True):
         results = json.loads(folder.read_text())
         median = ((results.get("summary") or {}).get("throughput_req_s") or {}).get("untraced") or {}

@@ -186,7 +186,7 @@ def test_the_demo_shows_the_response_the_trace_its_log_lines_and_the_viewer_url(
     commands.demo(console, settings, fetch=fetch, wait_s=0)
     text = console.export_text()
 
-    assert asked == [f"http://127.0.0.1:{settings.ports['catalog']}/products/1"]  # no gateway in these settings
+    assert asked == [f"http://127.0.0.1:{settings.ports['gateway']}/api/products/1"]  # through the gateway
     assert f"traceresponse: 00-{GOLDEN_ID}-" in text and '{"id":1,"name":"Stickers pack"}' in text
     assert f"trace {GOLDEN_ID} · 14 spans" in text
     assert "stock     info  request.completed span_id=345b6cdaa8dd9b54" in text
@@ -206,6 +206,6 @@ def test_the_demo_says_in_one_line_that_nothing_answers(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings = load_settings(env={"POLYTRACE_RUN_DIR": str(tmp_path), "POLYTRACE_CATALOG_PORT": str(port)})
-    with pytest.raises(PolytraceError, match=f"nothing answers at http://127.0.0.1:{port}/products/1 .*make up"):
+    settings = load_settings(env={"POLYTRACE_RUN_DIR": str(tmp_path), "POLYTRACE_GATEWAY_PORT": str(port)})
+    with pytest.raises(PolytraceError, match=f"nothing answers at http://127.0.0.1:{port}/api/products/1 .*make up"):
         commands.demo(Console(record=True), settings)

@@ -118,3 +118,9 @@ def test_the_instrumentation_check_rejects_an_unknown_field(rendered):
     [instrumentation] = [d for d in rendered["operator"] if d["kind"] == "Instrumentation"]
     broken = {**instrumentation, "spec": {**instrumentation["spec"], "exporters": {"endpoint": "x"}}}
     assert checks.manifest_errors([broken]) != []
+
+
+def test_the_charts_flags_are_the_committed_defaults():
+    # Helm reads files only inside the chart: its copy must not drift from infra/flags/flags.json.
+    chart_copy = checks.CHART / "files" / "flags.json"
+    assert chart_copy.read_text() == (checks.ROOT / "infra" / "flags" / "flags.json").read_text()

@@ -89,7 +89,7 @@ export function loadConfig(env: Env = process.env): Config {
       port: port(env, 'MQTT_PORT', 11883),
       topic,
       clientId: str(env, 'MQTT_CLIENT_ID', 'analytics'),
-      // DESIGN §3 asks for >= 1 h; a day survives an evening with the service stopped.
+      // the MQTT contract (docs/ARCHITECTURE.md) asks for >= 1 h; a day survives an evening with the service stopped.
       sessionExpirySeconds: 86_400,
     },
     pg: {

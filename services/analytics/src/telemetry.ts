@@ -29,7 +29,7 @@ const sdk = new NodeSDK({
       // root spans of their own.
       requireParentSpan: true,
       // One span per statement: pool checkout / connect spans would double the span count
-      // (DESIGN §8 cost drivers) without adding anything to the golden trace.
+      // (bench/README.md cost drivers) without adding anything to the golden trace.
       ignoreConnectSpans: true,
       // Never put bound values (paths, client IPs) into db spans.
       enhancedDatabaseReporting: false,

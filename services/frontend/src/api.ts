@@ -17,7 +17,7 @@ export interface Product {
   description: string;
   price: number | null;
   stocks: StockLevel[] | null;
-  /** Which parts catalog could not get (DESIGN §3): their fields are null. */
+  /** Which parts catalog could not get (docs/ARCHITECTURE.md, "HTTP"): their fields are null. */
   unavailable?: string[];
 }
 

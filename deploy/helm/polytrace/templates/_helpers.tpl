@@ -46,11 +46,12 @@ polytrace/components.py), with in-cluster addresses. tests/deploy compares the t
 - name: OTEL_LOGS_EXPORTER
   value: "none"
 - name: OTEL_PROPAGATORS
-  value: "tracecontext,baggage"
+  {{- /* catalog: the agent extension's propagator reads repeated headers as W3C requires */}}
+  value: {{ ternary "tracecontext-multiheader,baggage" "tracecontext,baggage" (eq $name "catalog") | quote }}
 - name: OTEL_BSP_SCHEDULE_DELAY
   value: "500"
 - name: OTEL_SEMCONV_STABILITY_OPT_IN
-  value: "http,database"
+  value: {{ ternary "http,database,code" "http,database" (eq $name "catalog") | quote }}
 - name: HOST
   value: "0.0.0.0"
 - name: PORT
@@ -80,7 +81,15 @@ polytrace/components.py), with in-cluster addresses. tests/deploy compares the t
 - name: MQTT_CLIENT_ID
   value: {{ $name | quote }}
 {{- end }}
+{{- if has $name (list "catalog" "pricing" "analytics") }}
+- name: FLAGD_RESOLVER
+  value: "file"
+- name: FLAGD_OFFLINE_FLAG_SOURCE_PATH
+  value: "/etc/polytrace/flags/flags.json"
+{{- end }}
 {{- if eq $name "catalog" }}
+- name: OTEL_JAVAAGENT_EXTENSIONS
+  value: "/app/catalog-agent-extension.jar"
 - name: PRICING_URL
   value: {{ printf "http://pricing:%v" $root.Values.services.pricing.port | quote }}
 - name: STOCK_URL
@@ -100,6 +109,10 @@ polytrace/components.py), with in-cluster addresses. tests/deploy compares the t
   value: "http://jaeger:16686"
 - name: FRONTEND_DIR
   value: "/srv/frontend"
+- name: VIEWER_TRACE_URL
+  value: "http://127.0.0.1:16686/trace/"
+- name: VIEWER_TRACE_API
+  value: ""
 {{- end }}
 {{- end -}}
 

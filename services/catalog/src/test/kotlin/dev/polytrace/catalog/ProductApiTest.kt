@@ -27,7 +27,7 @@ import org.springframework.test.web.reactive.server.WebTestClient
 import java.io.IOException
 
 /**
- * The HTTP contract of DESIGN §3 through the real controllers, service, error handler and filter,
+ * The HTTP contract (docs/ARCHITECTURE.md) through the real controllers, service, error handler and filter,
  * with fakes for the database, pricing, stock and the broker.
  */
 @WebFluxTest(controllers = [ProductController::class, HealthController::class])

@@ -17,7 +17,7 @@ enum class Dependency(val label: String) {
 }
 
 /**
- * The document `GET /products/{id}` answers (DESIGN §2, step 6). `price` / `stocks` are null when
+ * The document `GET /products/{id}` answers (docs/ARCHITECTURE.md, the golden trace). `price` / `stocks` are null when
  * the dependency failed; `unavailable` then names it and is omitted when everything answered.
  */
 data class ProductDocument(

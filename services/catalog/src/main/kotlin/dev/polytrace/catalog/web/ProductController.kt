@@ -13,7 +13,7 @@ import org.springframework.web.bind.annotation.PathVariable
 import org.springframework.web.bind.annotation.RestController
 
 /**
- * `GET /products` and `GET /products/{id}` (DESIGN §2, §3). A non-integer id never reaches the
+ * `GET /products` and `GET /products/{id}` (docs/ARCHITECTURE.md: the golden trace, HTTP). A non-integer id never reaches the
  * handler (Spring's conversion fails → 400 in [JsonErrorHandler]); the range check is here.
  * A page-view event is published for every successful answer (one per request, also for the
  * list: path `/products`); 4xx/5xx answers publish nothing.
