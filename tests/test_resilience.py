@@ -1,7 +1,7 @@
 """`polytrace resilience --quick` end to end: one short fault under load, and the files it writes.
 
 Structure, not figures: how a two-core machine shared with other work recovers says nothing about
-correctness (docs/ARCHITECTURE.md (targets)). What must hold whatever the timings: every request is accounted for, the
+correctness (docs/ARCHITECTURE.md, Targets). What must hold whatever the timings: every request is accounted for, the
 fault window lies inside the load, and the counts add up.
 """
 

@@ -13,7 +13,7 @@ function rejects(payload: Buffer, type: InvalidPayloadError['type'], message?: R
 }
 
 describe('parsePageView', () => {
-  it('accepts the contract's payload and normalises the uuid to lower case', () => {
+  it('accepts the contract payload and normalises the uuid to lower case', () => {
     assert.deepEqual(parsePageView(buf(good)), { ...good, id: good.id.toLowerCase() });
   });
 

@@ -1,4 +1,4 @@
-// The page-view event (docs/ARCHITECTURE.md (the contracts)) and its validation. Pure functions: no I/O, no telemetry.
+// The page-view event (docs/ARCHITECTURE.md, contracts) and its validation. Pure functions: no I/O, no telemetry.
 //   {"id": "<uuid>", "path": "/products/1", "clientIp": "127.0.0.1", "ts": "<RFC 3339>"}
 export interface PageView {
   /** lower-case canonical UUID text */

@@ -1,6 +1,6 @@
 package dev.polytrace.catalog.messaging
 
-/** The page-view payload (docs/ARCHITECTURE.md (the contracts)): `{"id","path","clientIp","ts"}`, `ts` in RFC 3339 (UTC). */
+/** The page-view payload (docs/ARCHITECTURE.md, contracts): `{"id","path","clientIp","ts"}`, `ts` in RFC 3339 (UTC). */
 data class PageViewEvent(val id: String, val path: String, val clientIp: String, val ts: String)
 
 /** What the publisher has done so far; shown under `mqtt` in `GET /health`. */
