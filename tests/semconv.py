@@ -53,6 +53,8 @@ def problems(span: Span) -> list[str]:
         wrong = not isinstance(value, _TYPES[type_name]) or (isinstance(value, bool) and type_name != "bool")
         if wrong:  # (a bool is an int in Python: checked apart)
             found.append(f"{key}={value!r} is not {type_name}")
+    found += [f"resource attribute {key} is in no registry" for key in rules.get("resource_forbidden", [])
+              if key in span.resource]
     rule = span_class(span)
     if rule is None:
         return [*found, f"no convention class for a {span.kind} span without protocol attributes"]
@@ -72,6 +74,13 @@ def problems(span: Span) -> list[str]:
         expected = _format(rule["name_with_operation_and_collection"], attrs)
         if expected is not None and span.name != expected:
             found.append(f"{rule['id']}: name {span.name!r}, expected {expected!r}")
+        no_collection = "db.collection.name" not in attrs and "db.query.summary" not in attrs
+        expected = _format(rule["name_with_operation_and_namespace"], attrs) if no_collection else None
+        if expected is not None and span.name != expected:
+            found.append(f"{rule['id']}: name {span.name!r}, expected {expected!r} (the namespace is the target)")
+        if "db.query.summary" in attrs and span.name != attrs["db.query.summary"] and span.name != _format(
+                rule["name_with_operation_and_collection"], attrs):
+            found.append(f"{rule['id']}: name {span.name!r}, expected the query summary {attrs['db.query.summary']!r}")
         if span.name == attrs.get("db.query.text") and " " in span.name.strip():
             found.append(f"{rule['id']}: the span name is the whole query")
     return found
