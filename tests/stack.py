@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -13,7 +15,7 @@ import requests
 from polytrace.capture.golden import missing_parts
 from polytrace.capture.otlp import Span
 from polytrace.capture.receiver import OtlpReceiver
-from polytrace.ports import port_block
+from polytrace.ports import port_block, port_is_free
 from polytrace.wait import poll_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +64,18 @@ class Stack:
         """
         endpoint = ("--otlp-endpoint", self.receiver.endpoint) if self.receiver else ()
         self.polytrace("up", "--detach", "--debug-endpoints", *endpoint, *extra)
+
+    @contextmanager
+    def running(self, *extra: str) -> Iterator[Stack]:
+        """Up for the block, down afterwards; no port of it may stay taken (a fixture's whole body)."""
+        self.polytrace("down", check=False)  # a stack left by an interrupted run
+        self.up(*extra)
+        try:
+            yield self
+        finally:
+            self.polytrace("down")
+            taken = [name for name, port in self.ports.items() if not port_is_free(port)]
+            assert not taken, f"ports left taken after `polytrace down`: {taken}"
 
     def status(self) -> dict[str, dict]:
         result = self.polytrace("status", "--json", check=False)

@@ -8,14 +8,13 @@ import re
 import pytest
 import requests
 
-from polytrace.ports import port_is_free
+from polytrace.ports import port_block
 from polytrace.wait import poll_until
 from tests.stack import ROOT, Stack
 from tests.traces import parse_traceresponse
 
 # Its own ports and run directory, like tests/test_viewer.py: the bundled viewer instead of the test receiver.
-INSPECT_PORTS = {"catalog": 31080, "pricing": 31081, "stock": 31082, "analytics": 31083,
-                 "postgres": 31432, "mosquitto": 31883, "viewer": 31686, "otlp": 31318}
+INSPECT_PORTS = port_block(31000)
 GOLDEN_SPANS = 14
 DB_SPANS = 4  # catalog's, pricing's, stock's and analytics' statements
 
@@ -23,13 +22,8 @@ DB_SPANS = 4  # catalog's, pricing's, stock's and analytics' statements
 @pytest.fixture(scope="module")
 def stack():
     stack = Stack(None, run_dir=ROOT / ".run-test-inspect", ports=INSPECT_PORTS)
-    stack.polytrace("down", check=False)
-    stack.up()
-    try:
+    with stack.running():
         yield stack
-    finally:
-        stack.polytrace("down")
-        assert all(port_is_free(port) for port in INSPECT_PORTS.values()), "ports left taken"
 
 
 def request_product(stack: Stack, product: int, spans: int) -> str:

@@ -97,8 +97,9 @@ def test_oversized_trace_headers_are_refused_or_ignored(stack, pids, service, si
     headers = {"traceparent": "00-" + "a" * size, "tracestate": "k=" + "v" * size, "baggage": "b=" + "x" * size}
     try:
         response = _get(stack, service, path, headers)
-    except requests.ConnectionError:
-        return  # closing the connection is a refusal too; the pid check proves the server lived
+    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+        return  # closing the connection (Node resets it after its 431) is a refusal too; the pid check
+        #        proves the server lived
     assert response.status_code in {200, *OVERSIZED}, (size, response.status_code, response.text[:200])
 
 

@@ -10,14 +10,13 @@ import pytest
 import requests
 
 from polytrace.capture.otlp import Span
-from polytrace.ports import port_is_free
+from polytrace.ports import port_block
 from polytrace.screenshots import SERVICES, VIEWPORT, chromium, click_product, open_in_viewer, wait_for_waterfall
 from polytrace.wait import poll_until
 from tests.stack import ROOT, Stack
 
 # Its own ports and run directory: the bundled viewer's stack runs beside the session's main one.
-VIEWER_PORTS = {"gateway": 30000, "catalog": 30080, "pricing": 30081, "stock": 30082, "analytics": 30083,
-                "postgres": 30432, "mosquitto": 30883, "viewer": 30686, "otlp": 30318}
+VIEWER_PORTS = port_block(30000)
 
 
 @pytest.fixture(scope="module")
@@ -117,13 +116,8 @@ def test_an_unknown_product_is_an_error_in_the_page_not_a_blank_one(stack, page)
 @pytest.fixture(scope="module")
 def viewer_stack():
     stack = Stack(None, run_dir=ROOT / ".run-test-shop-viewer", ports=VIEWER_PORTS)
-    stack.polytrace("down", check=False)
-    stack.up()
-    try:
+    with stack.running():
         yield stack
-    finally:
-        stack.polytrace("down")
-        assert all(port_is_free(port) for port in VIEWER_PORTS.values()), "ports left taken"
 
 
 def test_the_viewer_link_opens_the_click_trace(viewer_stack, page):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from polytrace.ports import port_block, port_is_free
+from polytrace.ports import port_block
 from polytrace.wait import poll_until
 from tests.stack import ROOT, Stack
 from tests.traces import TraceParent
@@ -17,13 +17,8 @@ VIEWER_PORTS = port_block(29000)
 @pytest.fixture(scope="module")
 def viewer_stack():
     stack = Stack(None, run_dir=ROOT / ".run-test-viewer", ports=VIEWER_PORTS, services="pricing")
-    stack.polytrace("down", check=False)
-    stack.up()
-    try:
+    with stack.running():
         yield stack
-    finally:
-        stack.polytrace("down")
-        assert all(port_is_free(port) for port in VIEWER_PORTS.values()), "ports left taken"
 
 
 def test_a_request_trace_can_be_read_back_from_the_viewer(viewer_stack):

@@ -95,3 +95,10 @@ def test_valid_ids_use_the_int_route(app):
     assert adapter.match("/prices/abc")[0] == "prices.invalid_price_id"
     rules = {r.rule for r in app.url_map.iter_rules()}
     assert "/prices/<int:product_id>" in rules
+
+
+@pytest.mark.parametrize("path", ["/", "/nope", "/prices/", "/prices/1/extra", "/a/%C3%A9/b"])
+def test_unknown_paths_are_a_json_404(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.get_json() == {"error": "no such resource"}

@@ -72,6 +72,14 @@ def invalid_price_id(raw: str) -> ResponseReturnValue:
     raise InvalidProductId("product id must be a non-negative integer")  # pragma: no cover
 
 
+@bp.get("/")
+@bp.get("/<path:unknown>")
+def unknown_path(unknown: str = "") -> ResponseReturnValue:
+    # A route of its own, so the SERVER span is named by this template: without one, Flask's
+    # instrumentation names the span after the raw path, one span name per URL anyone tries.
+    return _error(404, "no such resource")
+
+
 @bp.get("/health")
 def health() -> ResponseReturnValue:
     try:
