@@ -101,4 +101,4 @@ def test_valid_ids_use_the_int_route(app):
 def test_unknown_paths_are_a_json_404(client, path):
     response = client.get(path)
     assert response.status_code == 404
-    assert response.get_json() == {"error": "no such resource"}
+    assert "error" in response.get_json()

@@ -6,7 +6,7 @@ import logging
 import random
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from opentelemetry import trace
 from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
@@ -36,6 +36,9 @@ _FLAGS = "pricing.flags"
 def _repository() -> PriceRepository:
     repository: PriceRepository = current_app.extensions[_REPOSITORY]
     return repository
+
+
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 
 
 def _error(status: int, message: str, **extra: Any) -> ResponseReturnValue:
@@ -72,14 +75,6 @@ def invalid_price_id(raw: str) -> ResponseReturnValue:
     raise InvalidProductId("product id must be a non-negative integer")  # pragma: no cover
 
 
-@bp.get("/")
-@bp.get("/<path:unknown>")
-def unknown_path(unknown: str = "") -> ResponseReturnValue:
-    # A route of its own, so the SERVER span is named by this template: without one, Flask's
-    # instrumentation names the span after the raw path, one span name per URL anyone tries.
-    return _error(404, "no such resource")
-
-
 @bp.get("/health")
 def health() -> ResponseReturnValue:
     try:
@@ -113,6 +108,12 @@ def _on_injected(exc: InjectedFailure) -> ResponseReturnValue:
 
 
 def _on_http_error(exc: HTTPException) -> ResponseReturnValue:
+    if request.url_rule is None:
+        # No route matched: the WSGI instrumentation's get_default_span_name named the span after
+        # the raw path, one span name per URL anyone tries. The HTTP conventions say the method
+        # alone (or HTTP for a method they do not know) when there is no route.
+        method = request.method if request.method in KNOWN_METHODS else "HTTP"
+        trace.get_current_span().update_name(method)
     return _error(exc.code or 500, exc.description or exc.name)
 
 
