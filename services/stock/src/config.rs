@@ -53,6 +53,9 @@ pub struct Config {
     pub db: DbConfig,
     /// `POLYTRACE_DEBUG_ENDPOINTS=1` enables `POST /debug/tracecontext`.
     pub debug_endpoints: bool,
+    /// The flagd flags file (`FLAGD_RESOLVER=file`, `FLAGD_OFFLINE_FLAG_SOURCE_PATH`); without
+    /// one every flag is off.
+    pub flags_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -219,7 +222,32 @@ impl Config {
                 acquire_timeout: Duration::from_millis(acquire_ms),
             },
             debug_endpoints: env.get("POLYTRACE_DEBUG_ENDPOINTS").as_deref() == Some("1"),
+            flags_file: flags_file(&env)?,
         })
+    }
+}
+
+/// The flagd provider's own variables: file mode only (no flagd daemon runs locally).
+fn flags_file<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Option<std::path::PathBuf>, ConfigError> {
+    let path = env.get("FLAGD_OFFLINE_FLAG_SOURCE_PATH");
+    match env
+        .get("FLAGD_RESOLVER")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None if path.is_none() => Ok(None),
+        None | Some("file" | "offline") => {
+            path.map(|p| Some(p.into())).ok_or(ConfigError::Missing {
+                name: "FLAGD_OFFLINE_FLAG_SOURCE_PATH",
+            })
+        }
+        Some(other) => Err(ConfigError::Invalid {
+            name: "FLAGD_RESOLVER",
+            value: other.to_owned(),
+            reason: "only file is supported".into(),
+        }),
     }
 }
 
@@ -247,6 +275,29 @@ mod tests {
         assert_eq!(cfg.db.user, "stock");
         assert_eq!(cfg.db.acquire_timeout, Duration::from_secs(2));
         assert!(!cfg.debug_endpoints);
+        assert_eq!(cfg.flags_file, None);
+    }
+
+    #[test]
+    fn flags_file_in_file_mode_only() {
+        let with = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("PGPASSWORD", "pw")];
+            all.extend_from_slice(pairs);
+            Config::from_lookup(lookup(&all)).map(|c| c.flags_file)
+        };
+        let file = [
+            ("FLAGD_RESOLVER", "file"),
+            ("FLAGD_OFFLINE_FLAG_SOURCE_PATH", "/run/flags.json"),
+        ];
+        assert_eq!(with(&file), Ok(Some("/run/flags.json".into())));
+        assert_eq!(
+            with(&[("FLAGD_RESOLVER", "file")]),
+            Err(ConfigError::Missing {
+                name: "FLAGD_OFFLINE_FLAG_SOURCE_PATH"
+            })
+        );
+        let err = with(&[("FLAGD_RESOLVER", "rpc")]).unwrap_err();
+        assert!(err.to_string().contains("FLAGD_RESOLVER"), "{err}");
     }
 
     #[test]

@@ -70,11 +70,19 @@ impl From<sqlx::Error> for DbError {
     }
 }
 
+/// The `error.type` a response stands for, when it is not its status code (a flag that bit);
+/// carried in the response's extensions to the SERVER span (`http::server_span::complete`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorType(pub &'static str);
+
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("invalid product id {0:?}: expected a positive integer up to 9223372036854775807")]
     InvalidProductId(String),
+    /// The `stockFailure` flag is on.
+    #[error("failure injected by the stockFailure flag")]
+    FlagFailure,
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -83,6 +91,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::InvalidProductId(_) => StatusCode::BAD_REQUEST,
+            AppError::FlagFailure => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Db(DbError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Db(DbError::Query(_)) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -91,7 +100,7 @@ impl AppError {
     /// The message a client sees: user errors verbatim, infrastructure errors without details.
     pub fn public_message(&self) -> String {
         match self {
-            AppError::InvalidProductId(_) => self.to_string(),
+            AppError::InvalidProductId(_) | AppError::FlagFailure => self.to_string(),
             AppError::Db(DbError::Unavailable(_)) => "stock database unavailable".into(),
             AppError::Db(DbError::Query(_)) => "internal error".into(),
         }
@@ -105,11 +114,17 @@ impl IntoResponse for AppError {
             // Details go to the log (with trace_id/span_id), not to the client.
             tracing::error!(event = "request.failed", error = %self, "request failed");
         }
-        (
+        let mut response = (
             status,
             Json(serde_json::json!({ "error": self.public_message() })),
         )
-            .into_response()
+            .into_response();
+        if let AppError::FlagFailure = self {
+            response
+                .extensions_mut()
+                .insert(ErrorType(crate::flags::FAILURE));
+        }
+        response
     }
 }
 

@@ -5,6 +5,7 @@ mod client;
 mod config;
 mod db;
 mod error;
+mod flags;
 mod http;
 mod telemetry;
 mod types;
@@ -60,7 +61,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         host: config.host.clone(),
         port: config.port,
     };
-    let app = http::router(repo.clone(), server, config.debug_endpoints);
+    let flags = match &config.flags_file {
+        Some(path) => flags::Flags::from_file(path).await?,
+        None => flags::Flags::off(),
+    };
+    let app = http::router(repo.clone(), flags, server, config.debug_endpoints);
 
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
         .await

@@ -10,14 +10,18 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::client::TracedClient;
 use crate::db::StockRepository;
-use crate::error::AppError;
-use crate::types::{ProductId, StockLevel};
+use crate::error::{AppError, ErrorType};
+use crate::flags::{self, Flags};
+use crate::types::ProductId;
 
-/// `GET /stocks/{product_id}`: the product's stock in every warehouse, `[]` when none.
+/// `GET /stocks/{product_id}`: the product's stock in every warehouse, `[]` when none. The
+/// failure flags are evaluated on every request: `stockLatencyMs` delays the answer,
+/// `stockFailure` turns it into a 500.
 pub async fn get_stocks<R: StockRepository>(
     State(repo): State<R>,
+    Extension(flags): Extension<Flags>,
     path: Result<Path<String>, PathRejection>,
-) -> Result<Json<Vec<StockLevel>>, AppError> {
+) -> Result<Response, AppError> {
     let raw = match path {
         Ok(Path(raw)) => raw,
         Err(rejection) => return Err(AppError::InvalidProductId(rejection.body_text())),
@@ -25,7 +29,22 @@ pub async fn get_stocks<R: StockRepository>(
     let product = ProductId::parse(&raw).ok_or(AppError::InvalidProductId(raw))?;
     // The library's span does not declare our attribute, so it is set on the OpenTelemetry span.
     tracing::Span::current().set_attribute("app.product.id", product.get());
-    Ok(Json(repo.stock_levels(product).await?))
+    let mut bit = None;
+    let delay = flags.latency().await;
+    if !delay.is_zero() {
+        flags::applied(flags::LATENCY, delay.as_millis() as i64);
+        tokio::time::sleep(delay).await;
+        bit = Some(ErrorType(flags::LATENCY));
+    }
+    if flags.failure().await {
+        flags::applied(flags::FAILURE, true);
+        return Err(AppError::FlagFailure);
+    }
+    let mut response = Json(repo.stock_levels(product).await?).into_response();
+    if let Some(bit) = bit {
+        response.extensions_mut().insert(bit);
+    }
+    Ok(response)
 }
 
 /// `GET /health`: 200 when the database answers, 503 otherwise.
@@ -91,7 +110,7 @@ mod tests {
     use crate::error::DbError;
     use crate::http::{router, server_span::ServerInfo};
     use crate::telemetry::testing::{attr, capture};
-    use crate::types::Warehouse;
+    use crate::types::{StockLevel, Warehouse};
     use axum::body::Body;
     use axum::http::{HeaderMap, Request};
     use http_body_util::BodyExt;
@@ -140,8 +159,13 @@ mod tests {
     }
 
     fn app(repo: FakeRepo) -> axum::Router {
+        app_with(repo, Flags::off())
+    }
+
+    fn app_with(repo: FakeRepo, flags: Flags) -> axum::Router {
         router(
             repo,
+            flags,
             ServerInfo {
                 host: "127.0.0.1".into(),
                 port: 8082,
@@ -392,6 +416,7 @@ mod tests {
 
         let disabled = router(
             FakeRepo::default(),
+            Flags::off(),
             ServerInfo {
                 host: "h".into(),
                 port: 1,
@@ -438,5 +463,91 @@ mod tests {
         );
         assert_eq!(str_attr(&spans[0], "error.type").as_deref(), Some("503"));
         assert!(matches!(spans[0].status, Status::Error { .. }));
+    }
+
+    #[tokio::test]
+    async fn failure_flags_bite_and_show_on_the_server_span() {
+        use crate::flags::tests::{temp_dir, write_flags};
+        let dir = temp_dir("handlers");
+        let flags = Flags::from_file(&write_flags(&dir, 0, true)).await.unwrap();
+        let ((status, body), spans) = capture(async {
+            let request = Request::get("/stocks/1").body(Body::empty()).unwrap();
+            let response = app_with(FakeRepo::default(), flags.clone())
+                .oneshot(request)
+                .await
+                .unwrap();
+            let status = response.status();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            (
+                status,
+                serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+            )
+        })
+        .await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            body["error"].as_str().unwrap().contains("stockFailure"),
+            "{body}"
+        );
+        let server = &spans[0];
+        assert!(matches!(server.status, Status::Error { .. }));
+        assert_eq!(
+            str_attr(server, "error.type").as_deref(),
+            Some("stockFailure")
+        );
+        let names: Vec<&str> = server.events.iter().map(|e| e.name.as_ref()).collect();
+        assert_eq!(
+            names,
+            [
+                "feature_flag.evaluation",
+                "feature_flag.evaluation",
+                "app.feature_flag.applied"
+            ]
+        );
+        let evaluation = &server.events[1];
+        let event_attr = |key: &str| {
+            evaluation
+                .attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == key)
+                .map(|kv| kv.value.to_string())
+        };
+        assert_eq!(
+            event_attr("feature_flag.key").as_deref(),
+            Some("stockFailure")
+        );
+        assert_eq!(
+            event_attr("feature_flag.result.variant").as_deref(),
+            Some("on")
+        );
+        assert_eq!(
+            event_attr("feature_flag.provider.name").as_deref(),
+            Some("flagd")
+        );
+
+        write_flags(&dir, 20, false);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while flags.failure().await || flags.latency().await.is_zero() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the change did not apply"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let (response, spans) = capture(async {
+            let request = Request::get("/stocks/1").body(Body::empty()).unwrap();
+            app_with(FakeRepo::default(), flags)
+                .oneshot(request)
+                .await
+                .unwrap()
+        })
+        .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            str_attr(&spans[0], "error.type").as_deref(),
+            Some("stockLatencyMs")
+        );
+        assert!(matches!(spans[0].status, Status::Error { .. }));
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -12,14 +12,23 @@ use axum_tracing_opentelemetry::middleware::OtelAxumLayer;
 
 use crate::client::TracedClient;
 use crate::db::StockRepository;
+use crate::flags::Flags;
 use server_span::ServerInfo;
 
 /// Builds the application. The path parameter is named `product_id` so the route template
 /// (and so `http.route` and the span name) reads `/stocks/{product_id}`.
 /// `debug_endpoints` adds `POST /debug/tracecontext`.
-pub fn router<R: StockRepository>(repo: R, server: ServerInfo, debug_endpoints: bool) -> Router {
+pub fn router<R: StockRepository>(
+    repo: R,
+    flags: Flags,
+    server: ServerInfo,
+    debug_endpoints: bool,
+) -> Router {
     let mut routes = Router::new()
-        .route("/stocks/{product_id}", get(handlers::get_stocks::<R>))
+        .route(
+            "/stocks/{product_id}",
+            get(handlers::get_stocks::<R>).layer(axum::Extension(flags)),
+        )
         .route("/health", get(handlers::health::<R>));
     if debug_endpoints {
         // One client for the whole process (connection pool), used only by this endpoint.

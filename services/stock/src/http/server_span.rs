@@ -9,8 +9,8 @@
 //!   and W3C Trace Context needs all of them: two traceparents are no valid parent, several
 //!   tracestates are one list).
 //! - [`complete`], inside the span: `client.address` (the library records the socket address
-//!   under a field its span does not declare, so it is lost), `error.type` on 5xx, and the
-//!   `request.completed` log line.
+//!   under a field its span does not declare, so it is lost), `error.type` (on 5xx, or named by
+//!   the handler), and the `request.completed` log line.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,7 +21,10 @@ use axum::http::uri::{Authority, Scheme, Uri};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use opentelemetry::trace::Status;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use crate::error::ErrorType;
 
 /// Where this server listens: the authority of the target URI when a request sends no `Host`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,9 +98,15 @@ pub async fn complete(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
 
     let status = response.status();
-    if status.is_server_error() {
-        // The library sets status ERROR; the conventions also want `error.type`, here the code.
-        span.set_attribute("error.type", status.as_str().to_owned());
+    // The library sets status ERROR on a 5xx; the conventions also want `error.type`: the code,
+    // or what the handler named (a flag that bit, even on a 200).
+    let error_type = match response.extensions().get::<ErrorType>() {
+        Some(ErrorType(named)) => Some((*named).to_owned()),
+        None => status.is_server_error().then(|| status.as_str().to_owned()),
+    };
+    if let Some(error_type) = error_type {
+        span.set_status(Status::error(error_type.clone()));
+        span.set_attribute("error.type", error_type);
     }
     tracing::info!(
         event = "request.completed",
