@@ -7,7 +7,10 @@ set -euo pipefail
 # the Zipkin viewer; wrk: the load generator of `make bench`; chromium (with its fonts): the
 # browser that the shop's tests and `make screenshots` drive through Playwright, which can
 # download no browser of its own here.
-packages=(postgresql postgresql-client mosquitto maven openjdk-17-jdk-headless wrk chromium fonts-dejavu-core)
+# protobuf-compiler and libprotobuf-dev (the well-known .proto files flagd's protocol imports):
+# open-feature-flagd's build script compiles that protocol for stock, even in file mode.
+packages=(postgresql postgresql-client mosquitto maven openjdk-17-jdk-headless wrk chromium fonts-dejavu-core
+          protobuf-compiler libprotobuf-dev)
 
 missing=()
 for package in "${packages[@]}"; do
@@ -28,7 +31,7 @@ fi
 fail() { echo "install-deps: $*" >&2; exit 1; }
 command -v python3 >/dev/null || fail "python3 (>= 3.11) is required"
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || fail "python3 >= 3.11 is required"
-command -v cargo >/dev/null || fail "cargo (Rust >= 1.80, via rustup) is required for services/stock"
+command -v cargo >/dev/null || fail "cargo (Rust >= 1.91, via rustup) is required for services/stock"
 command -v node >/dev/null || fail "node (>= 20) and npm are required for services/analytics"
 node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' || fail "node >= 20 is required"
 command -v go >/dev/null || fail "go (>= 1.25) is required to build the gateway (Caddy, services/gateway)"

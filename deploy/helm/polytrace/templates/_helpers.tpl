@@ -81,7 +81,7 @@ polytrace/components.py), with in-cluster addresses. tests/deploy compares the t
 - name: MQTT_CLIENT_ID
   value: {{ $name | quote }}
 {{- end }}
-{{- if has $name (list "catalog" "pricing" "analytics") }}
+{{- if ne $name "gateway" }}
 - name: FLAGD_RESOLVER
   value: "file"
 - name: FLAGD_OFFLINE_FLAG_SOURCE_PATH
