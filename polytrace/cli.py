@@ -373,7 +373,7 @@ def resilience(quick: bool, scenarios: tuple[str, ...], rate: float | None, port
     plan = resilience_plan.Plan.make(quick, scenarios, rate=rate,
                                      port_shift=resilience_plan.PORT_SHIFT if port_shift is None else port_shift)
     folder = runner.run(plan, out or runner.DEFAULT_OUT, echo=lambda message: console.out(message, highlight=False),
-                        note=note)
+                        note=note, console=console)
     click.echo((folder / "summary.md").read_text())
     console.print(f"results: {folder}")
 
