@@ -11,18 +11,65 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
+    SpinnerColumn,
+    TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Column
 
 Phase = tuple[str, float, int]  # name, expected seconds, how many stacks it starts
+
+
+class LiveLines:
+    """The engine's reporter for the CLI: while a component builds or starts, a line with what it is
+    doing and for how long; once it is done, a ✓ line that stays. Messages are text, not markup:
+    `pip install -e .[test]` must not lose its `[test]`."""
+
+    def __init__(self, console: Console, clock: Callable[[], float] = time.monotonic):
+        self.console = console
+        self._pending: dict[str, TaskID | None] = {}
+        # On a narrow terminal the description gives way, never the time.
+        what = TextColumn("{task.description}", markup=False,
+                          table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis"))
+        self._live = Progress(SpinnerColumn(), TextColumn("[bold]{task.fields[name]}"), what, TimeElapsedColumn(),
+                              console=console, transient=True, get_time=clock, expand=True) \
+            if console.is_terminal else None
+
+    def step(self, name: str, what: str) -> None:
+        if name in self._pending:
+            if self._live:  # a later step of the same work: the line says what it does now
+                self._live.update(self._pending[name], description=what)
+            return
+        if self._live is None:
+            self.console.print(f"[cyan]…[/] {escape(name)}: {escape(what)}")
+            self._pending[name] = None
+            return
+        if not self._pending:
+            self._live.start()
+        self._pending[name] = self._live.add_task(what, name=name)
+
+    def done(self, name: str, outcome: str) -> None:
+        task = self._pending.pop(name, None)
+        if self._live and task is not None:
+            self._live.remove_task(task)
+        self.console.print(f"[green]✓[/] {escape(name)}: {escape(outcome)}")
+        if self._live and not self._pending:
+            self._live.stop()  # nothing is running: what follows (tables, logs) prints as usual
+
+    def close(self) -> None:
+        """Whatever was still pending (a failed start) is dropped; the error says what happened."""
+        self._pending.clear()
+        if self._live:
+            self._live.stop()
 
 
 class PhaseProgress:

@@ -1,10 +1,14 @@
-"""`make resilience`'s progress: the phases it plans, and a bar that counts down through them."""
+"""Progress a person reads: live lines per component on a terminal, plain lines elsewhere; resilience's phases."""
 
 from __future__ import annotations
 
-import pytest
+import io
+import re
 
-from polytrace.progress import PhaseProgress
+import pytest
+from rich.console import Console
+
+from polytrace.progress import LiveLines, PhaseProgress
 from polytrace.resilience import runner
 from polytrace.resilience.plan import SCENARIOS, Plan
 
@@ -15,6 +19,64 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def work(reporter: LiveLines, clock: Clock) -> None:
+    reporter.step("analytics", "building: npm ci --omit=[dev]")  # text, not markup
+    reporter.done("analytics", "built in 0s")
+    reporter.step("catalog", "building: mvn -q -B package")
+    reporter.step("pricing", "building: python3 -m venv .venv")
+    clock.now += 4
+    reporter.step("pricing", "building: pip install -e .[test]")  # a later step of the same build
+    reporter.done("pricing", "built in 4s")
+    clock.now += 33
+    reporter.done("catalog", "built in 37s")
+    reporter.done("stock", "up to date")
+
+
+def test_without_a_terminal_one_plain_line_per_start_and_per_finish():
+    console = Console(file=io.StringIO(), force_terminal=False, width=200)
+    work(LiveLines(console, Clock()), Clock())
+    assert not re.search(r"[\x00-\x09\x0b-\x1f]", console.file.getvalue())  # no redraws in a CI log
+    assert console.file.getvalue().splitlines() == [
+        "… analytics: building: npm ci --omit=[dev]",
+        "✓ analytics: built in 0s",
+        "… catalog: building: mvn -q -B package",
+        "… pricing: building: python3 -m venv .venv",
+        "✓ pricing: built in 4s",
+        "✓ catalog: built in 37s",
+        "✓ stock: up to date",
+    ]
+
+
+def test_on_a_terminal_a_live_line_per_component_with_what_it_does_and_for_how_long():
+    clock = Clock()
+    console = Console(file=io.StringIO(), force_terminal=True, width=100, color_system=None)
+    reporter = LiveLines(console, clock)
+    reporter.step("catalog", "building: mvn -q -B package")
+    reporter.step("pricing", "building: python3 -m venv .venv")
+    clock.now += 37
+    reporter.step("pricing", "building: pip install -e .[test]")
+    reporter._live.refresh()
+    live = _plain(console.file.getvalue())
+    assert re.search(r"catalog +building: mvn -q -B package +0:00:37", live), live
+    assert re.search(r"pricing +building: pip install -e \.\[test\] +0:00:37", live), live
+    reporter.done("pricing", "built in 37s")
+    reporter.done("catalog", "built in 37s")
+    assert not reporter._live.live.is_started  # nothing left running: later output is not redrawn over
+    assert "✓ pricing: built in 37s" in _plain(console.file.getvalue())
+
+
+def test_close_ends_the_live_lines_of_a_failed_start():
+    console = Console(file=io.StringIO(), force_terminal=True, width=100)
+    reporter = LiveLines(console)
+    reporter.step("catalog", "starting, waiting until it is ready")
+    reporter.close()
+    assert not reporter._live.live.is_started
+
+
+def _plain(output: str) -> str:
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output)
 
 
 @pytest.mark.parametrize("quick", [True, False])
