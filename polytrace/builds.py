@@ -6,7 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,14 +83,23 @@ def is_stale(build: Build, stamp_dir: Path) -> bool:
     return stamp.read_text().strip() != build.fingerprint()
 
 
-def run(build: Build, stamp_dir: Path, log_dir: Path) -> None:
-    """Run every step, logging to build-<name>.log; on failure raise with the log's tail."""
+def describe(step: tuple[str, ...]) -> str:
+    """A step as a person reads it: the program's name, not the path to it."""
+    return " ".join((Path(step[0]).name, *step[1:]))
+
+
+def run(build: Build, stamp_dir: Path, log_dir: Path,
+        on_step: Callable[[tuple[str, ...]], None] | None = None) -> None:
+    """Run every step (on_step hears of each as it begins), logging to build-<name>.log; on failure
+    raise with the log's tail."""
     log_dir.mkdir(parents=True, exist_ok=True)
     stamp_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"build-{build.name}.log"
     env = {**os.environ, **build.env}
     with log_path.open("w") as log:
         for step in build.steps:
+            if on_step:
+                on_step(step)
             log.write(f"$ {' '.join(step)}\n")
             log.flush()
             try:

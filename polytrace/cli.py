@@ -17,16 +17,10 @@ from rich.text import Text
 from polytrace.config import DEFAULT_PORTS, load_settings
 from polytrace.engine import Engine
 from polytrace.errors import PolytraceError
+from polytrace.progress import LiveLines
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-class ConsoleReporter:
-    def step(self, message: str) -> None:
-        console.print(f"[cyan]…[/] {message}")
-
-    def done(self, message: str) -> None:
-        console.print(f"[green]✓[/] {message}")
+reporter = LiveLines(console)  # closed in main(), so a failed start leaves no live line behind
 
 
 def _parse_ports(values: tuple[str, ...]) -> dict[str, int]:
@@ -40,7 +34,7 @@ def _parse_ports(values: tuple[str, ...]) -> dict[str, int]:
 
 
 def _engine(**flags) -> Engine:
-    return Engine(load_settings(**flags), ConsoleReporter())
+    return Engine(load_settings(**flags), reporter)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -373,7 +367,7 @@ def resilience(quick: bool, scenarios: tuple[str, ...], rate: float | None, port
     plan = resilience_plan.Plan.make(quick, scenarios, rate=rate,
                                      port_shift=resilience_plan.PORT_SHIFT if port_shift is None else port_shift)
     folder = runner.run(plan, out or runner.DEFAULT_OUT, echo=lambda message: console.out(message, highlight=False),
-                        note=note)
+                        note=note, console=console)
     click.echo((folder / "summary.md").read_text())
     console.print(f"results: {folder}")
 
@@ -410,5 +404,8 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except PolytraceError as exc:
+        reporter.close()
         console.print(Text(f"polytrace: {exc}", style="red"))
         sys.exit(1)
+    finally:
+        reporter.close()

@@ -24,15 +24,18 @@ from polytrace.wait import WaitTimeout, poll_until
 
 
 class Reporter(Protocol):
-    def step(self, message: str) -> None: ...
-    def done(self, message: str) -> None: ...
+    """Progress per piece of work (a component, the database, the stack): what it is doing now, then
+    how it ended. A name may get several steps before its one `done`."""
+
+    def step(self, name: str, what: str) -> None: ...
+    def done(self, name: str, outcome: str) -> None: ...
 
 
 class SilentReporter:
-    def step(self, message: str) -> None:
+    def step(self, name: str, what: str) -> None:
         pass
 
-    def done(self, message: str) -> None:
+    def done(self, name: str, outcome: str) -> None:
         pass
 
 
@@ -62,12 +65,12 @@ class Engine:
         for name in wanted:
             build = definitions[name]
             if not builds.is_stale(build, self.settings.build_dir):
-                self.reporter.done(f"{name}: up to date")
+                self.reporter.done(name, "up to date")
                 continue
-            self.reporter.step(f"building {name}")
             started = self.clock()
-            builds.run(build, self.settings.build_dir, self.settings.logs_dir)
-            self.reporter.done(f"{name}: built in {self.clock() - started:.0f}s")
+            builds.run(build, self.settings.build_dir, self.settings.logs_dir,
+                       on_step=lambda step, name=name: self.reporter.step(name, f"building: {builds.describe(step)}"))
+            self.reporter.done(name, f"built in {self.clock() - started:.0f}s")
 
     def _buildable(self) -> list[str]:
         """What this stack needs built: the viewer only when it runs, services only when selected."""
@@ -90,7 +93,11 @@ class Engine:
         require_free({c.name: c.port for c in components})
         self.build()
         self.settings.logs_dir.mkdir(parents=True, exist_ok=True)
-        postgres.ensure_cluster(self.settings.run_dir, passwords["admin"])
+        if not postgres.has_cluster(self.settings.run_dir):
+            self.reporter.step("postgres", "creating its cluster (initdb, first start only)")
+            started = self.clock()
+            postgres.ensure_cluster(self.settings.run_dir, passwords["admin"])
+            self.reporter.done("postgres", f"cluster created in {self.clock() - started:.1f}s")
         postgres.write_mosquitto_config(
             self.settings.root, self.settings.run_dir, self.settings.ports["mosquitto"]
         )
@@ -102,9 +109,9 @@ class Engine:
             for phase in sorted({c.phase for c in components}):
                 self._start_phase([c for c in components if c.phase == phase])
                 if phase == 0:
-                    self.reporter.step("provisioning the database")
+                    self.reporter.step("database", "provisioning schemas, roles and seed data")
                     postgres.provision(self.settings.root, self.settings.ports["postgres"], passwords)
-                    self.reporter.done("database: schemas, roles and seed data in place")
+                    self.reporter.done("database", "schemas, roles and seed data in place")
         except BaseException:
             self.down()
             raise
@@ -114,13 +121,13 @@ class Engine:
         started = self.clock()
         for component in phase:
             self.supervisor.start(component.name)
-        self.reporter.step(f"starting {', '.join(c.name for c in phase)}")
+            self.reporter.step(component.name, "starting, waiting until it is ready")
         pending = {c.name: c for c in phase}
         while pending:
             for name, component in list(pending.items()):
                 if self._ready(component, started):
                     del pending[name]
-                    self.reporter.done(f"{name}: ready in {self.clock() - started:.1f}s  {component.url}")
+                    self.reporter.done(name, f"ready in {self.clock() - started:.1f}s  {component.url}")
             if pending:
                 time.sleep(0.1)
 
@@ -167,7 +174,7 @@ class Engine:
         pid = self.supervisor.pid()
         tracked = self._tracked_pids()
         if pid:
-            self.reporter.step("stopping the stack")
+            self.reporter.step("stack", "stopping every component")
             try:
                 self.supervisor.shutdown()
             except OSError:
@@ -182,7 +189,7 @@ class Engine:
                 pass
         (self.settings.run_dir / "state.json").unlink(missing_ok=True)
         if pid:
-            self.reporter.done("stopped")
+            self.reporter.done("stack", "stopped")
         return leftovers
 
     # ---- status --------------------------------------------------------------------------------

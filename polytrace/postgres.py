@@ -12,11 +12,15 @@ from polytrace.components import ADMIN_ROLE, DATABASE
 from polytrace.errors import PolytraceError
 
 
+def has_cluster(run_dir: Path) -> bool:
+    return (run_dir / "postgres" / "data" / "PG_VERSION").exists()
+
+
 def ensure_cluster(run_dir: Path, admin_password: str) -> None:
     """initdb on first use. As root the cluster belongs to the postgres user, as PostgreSQL requires."""
     home = run_dir / "postgres"
     data = home / "data"
-    if (data / "PG_VERSION").exists():
+    if has_cluster(run_dir):
         return
     user = system.daemon_user("postgres")
     home.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import psutil
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from polytrace.bench import load, report, tree
 from polytrace.bench.plan import Plan
@@ -23,6 +22,7 @@ from polytrace.bench.stack import BenchStack
 from polytrace.bench.traces import Completeness, span_census, wait_complete, wait_in_viewer
 from polytrace.config import ROOT
 from polytrace.errors import PolytraceError
+from polytrace.progress import Phase, PhaseProgress
 
 SCHEMA = "polytrace-bench/3"  # 3: the measured tree (commit, uncommitted changes)
 BUSY_WARNING_PCT = 20.0
@@ -66,7 +66,7 @@ def run(plan: Plan, out_root: Path, echo, note: str | None = None, console: Cons
              "the figures will be noisy (stop other work, or say what ran with --note)")
     receiver = BenchReceiver(plan.capture_port).start()
     try:
-        with PhaseProgress(plan, console) as progress:
+        with PhaseProgress(planned_phases(plan), console) as progress:
             _phases(plan, receiver, results, echo, progress)
     except Exception as exc:  # the report of what was measured is still written
         results["error"] = f"{type(exc).__name__}: {exc}"
@@ -86,86 +86,21 @@ STARTUP_GUESS_S = 30.0  # one stack's `up` plus its first complete trace, until 
 SLICE_OVERHEAD_S = 1.5  # oha's start and the CPU readings around a slice
 
 
-def planned_phases(plan: Plan) -> list[tuple[str, float, bool]]:
-    """Every phase _phases goes through, in order: (name, expected seconds, whether it starts stacks)."""
+def planned_phases(plan: Plan) -> list[Phase]:
+    """Every phase _phases goes through, in order: (name, expected seconds, how many stacks it starts)."""
     phases = []
     for number, slice_s in ((1, plan.throughput_s), (2, plan.latency_s)):
         for pair in range(1, plan.pairs + 1):
-            phases.append((f"pass {number}, pair {pair}/{plan.pairs}: starting two stacks", 2 * STARTUP_GUESS_S, True))
+            phases.append((f"pass {number}, pair {pair}/{plan.pairs}: starting two stacks", 2 * STARTUP_GUESS_S, 2))
             phases.append((f"pass {number}, pair {pair}/{plan.pairs}: {'throughput' if number == 1 else 'latency'}",
-                           2 * plan.warmup_s + 2 * plan.rounds * (slice_s + SLICE_OVERHEAD_S), False))
-    phases.append(("sustained load: trace completeness", plan.sustained_s + plan.trace_grace_s / 3, False))
-    phases.append(("load, then `polytrace down` at once", plan.shutdown_load_s + 10, False))
+                           2 * plan.warmup_s + 2 * plan.rounds * (slice_s + SLICE_OVERHEAD_S), 0))
+    phases.append(("sustained load: trace completeness", plan.sustained_s + plan.trace_grace_s / 3, 0))
+    phases.append(("load, then `polytrace down` at once", plan.shutdown_load_s + 10, 0))
     if plan.viewer_stack:
-        phases.append(("viewer stack: starting", STARTUP_GUESS_S, True))
+        phases.append(("viewer stack: starting", STARTUP_GUESS_S, 1))
         phases.append(("viewer stack: throughput and latency",
-                       plan.warmup_s + plan.rounds * (plan.throughput_s + SLICE_OVERHEAD_S) + plan.latency_s, False))
+                       plan.warmup_s + plan.rounds * (plan.throughput_s + SLICE_OVERHEAD_S) + plan.latency_s, 0))
     return phases
-
-
-class PhaseProgress:
-    """A progress bar with the phase and the time left (stderr, only on a terminal: logs stay plain).
-
-    The time left is the planned length of the phases to come plus what remains of this one; the
-    startup phases, whose length the plan cannot know, are re-estimated from the ones measured.
-    """
-
-    def __init__(self, plan: Plan, console: Console | None, clock=time.monotonic):
-        self.phases = planned_phases(plan)
-        self.index = -1
-        self.clock = clock
-        self.started = self.phase_started = clock()
-        self.startups: list[float] = []  # measured seconds per stack started
-        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                             TimeElapsedColumn(), TextColumn("[dim]about {task.fields[left]} left"),
-                             console=console, transient=True) if console and console.is_terminal else None
-        self._task = None
-        self._stop = threading.Event()
-
-    def __enter__(self) -> PhaseProgress:
-        if self._bar:
-            self._bar.start()
-            self._task = self._bar.add_task("starting", total=1000, left="?")
-            threading.Thread(target=self._tick, daemon=True).start()
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self._stop.set()
-        if self._bar:
-            self._bar.stop()
-
-    def phase(self, name: str) -> None:
-        now = self.clock()
-        if 0 <= self.index < len(self.phases) and self.phases[self.index][2]:
-            stacks = 2 if "two stacks" in self.phases[self.index][0] else 1
-            self.startups += [(now - self.phase_started) / stacks] * stacks
-        names = [phase[0] for phase in self.phases]
-        self.index = names.index(name) if name in names else self.index
-        self.phase_started = now
-
-    def expected(self, index: int) -> float:
-        name, seconds, starts_stacks = self.phases[index]
-        if starts_stacks and self.startups:
-            return statistics.fmean(self.startups) * (2 if "two stacks" in name else 1)
-        return seconds
-
-    def left_s(self) -> float:
-        if self.index < 0:
-            return sum(self.expected(i) for i in range(len(self.phases)))
-        in_phase = max(0.0, self.expected(self.index) - (self.clock() - self.phase_started))
-        return in_phase + sum(self.expected(i) for i in range(self.index + 1, len(self.phases)))
-
-    def _tick(self) -> None:
-        while not self._stop.wait(0.5):
-            elapsed = self.clock() - self.started
-            left = self.left_s()
-            name = self.phases[self.index][0] if self.index >= 0 else "starting"
-            self._bar.update(self._task, description=name, completed=1000 * elapsed / max(1e-9, elapsed + left),
-                             left=_minutes(left))
-
-
-def _minutes(seconds: float) -> str:
-    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
 def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo, progress: PhaseProgress) -> None:

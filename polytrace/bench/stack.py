@@ -15,8 +15,6 @@ from polytrace.config import ROOT, SERVICES, Settings, load_settings, port_varia
 from polytrace.engine import Engine
 from polytrace.secrets import load_or_create
 
-READY = re.compile(r"^(?P<name>[\w-]+): ready in ")
-
 # What the SDKs log when they lose spans (Python, Java agent, Rust, Node), matched case-insensitively.
 DROP_PATTERNS = re.compile(
     r"queue is full|dropp(ed|ing) \d* ?spans?|spans? (were |was )?dropped|channel is full|"
@@ -45,14 +43,13 @@ class TimingReporter:
         self.started = time.monotonic()
         self.ready: dict[str, float] = {}
 
-    def step(self, message: str) -> None:
-        self.echo(f"    … {message}")
+    def step(self, name: str, what: str) -> None:
+        self.echo(f"    … {name}: {what}")
 
-    def done(self, message: str) -> None:
-        match = READY.match(message)
-        if match:
-            self.ready[match["name"]] = round(time.monotonic() - self.started, 2)
-        self.echo(f"    ✓ {message}")
+    def done(self, name: str, outcome: str) -> None:
+        if outcome.startswith("ready in "):
+            self.ready[name] = round(time.monotonic() - self.started, 2)
+        self.echo(f"    ✓ {name}: {outcome}")
 
 
 class BenchStack:

@@ -6,18 +6,23 @@ import datetime as dt
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+
+from rich.console import Console
 
 from polytrace import flags
 from polytrace.bench import tree
 from polytrace.bench.load import first_response
-from polytrace.bench.runner import machine, wait_quiet
+from polytrace.bench.runner import STARTUP_GUESS_S, machine, wait_quiet
 from polytrace.bench.stack import BenchStack, stack_settings
 from polytrace.bench.traces import wait_complete
 from polytrace.config import ROOT
 from polytrace.errors import PolytraceError
+from polytrace.progress import Phase, PhaseProgress
 from polytrace.resilience import load, measure, report
 from polytrace.resilience.faults import Fault, fault_for
 from polytrace.resilience.load import COMPLETE
@@ -29,6 +34,10 @@ from polytrace.wait import poll_until
 
 SCHEMA = "polytrace-resilience/1"
 DEFAULT_OUT = ROOT / "resilience" / "results"
+LOAD_START_S = 2.0  # the load's process is spawned meanwhile: its first request is due this much later
+# Settling page views and the last spans after a scenario's load: 4-7 s each in the full run of 2026-12-02.
+COUNTING_GUESS_S = 5.0
+STARTING, WARMUP = "starting the stack", "warm-up"
 
 
 @dataclass
@@ -50,7 +59,7 @@ class RunResult:
     error: str | None = None
 
 
-def run(plan: Plan, out_root: Path, echo, note: str | None = None) -> Path:
+def run(plan: Plan, out_root: Path, echo, note: str | None = None, console: Console | None = None) -> Path:
     started = dt.datetime.now(dt.UTC)
     out = out_root / started.strftime("%Y%m%dT%H%M%SZ")
     out.mkdir(parents=True, exist_ok=True)
@@ -67,7 +76,8 @@ def run(plan: Plan, out_root: Path, echo, note: str | None = None) -> Path:
     stack = BenchStack(stack_settings(plan.run_dir, plan.ports(), tracing=True, otlp_endpoint=receiver.endpoint),
                        echo=echo)
     try:
-        _run_scenarios(plan, stack, receiver, result, echo)
+        with PhaseProgress(planned_phases(plan), console) as progress:
+            _run_scenarios(plan, stack, receiver, result, echo, progress)
     except Exception as exc:  # what was measured is still written
         result.error = f"{type(exc).__name__}: {exc}"
         echo(f"stopped early: {result.error}")
@@ -82,7 +92,23 @@ def run(plan: Plan, out_root: Path, echo, note: str | None = None) -> Path:
     return out
 
 
-def _run_scenarios(plan: Plan, stack: BenchStack, receiver: PausableReceiver, result: RunResult, echo) -> None:
+def planned_phases(plan: Plan) -> list[Phase]:
+    """Every phase _run_scenarios announces, in order: (name, expected seconds, stacks it starts)."""
+    phases: list[Phase] = [(STARTING, STARTUP_GUESS_S, 1), (WARMUP, plan.warmup_s, 0)]
+    for index, scenario in enumerate(plan.scenarios, 1):
+        load_s = plan.baseline_s + scenario.fault_s + plan.recovery_s
+        phases.append((_phase(plan, index, scenario, "under load"), LOAD_START_S + load_s + 1.0, 0))
+        phases.append((_phase(plan, index, scenario, "counting what arrived"), COUNTING_GUESS_S, 0))
+    return phases
+
+
+def _phase(plan: Plan, index: int, scenario: Scenario, what: str) -> str:
+    return f"scenario {index}/{len(plan.scenarios)} {scenario.name}: {what}"
+
+
+def _run_scenarios(plan: Plan, stack: BenchStack, receiver: PausableReceiver, result: RunResult, echo,
+                   progress: PhaseProgress) -> None:
+    progress.phase(STARTING)
     stack.prepare()
     flags.ensure_live_copy(stack.settings)  # `polytrace up` does this too once the lead wires it in
     result.startup_s = stack.up()
@@ -92,12 +118,15 @@ def _run_scenarios(plan: Plan, stack: BenchStack, receiver: PausableReceiver, re
         raise PolytraceError("the stack answered without a traceresponse header")
     wait_complete(receiver, stack.ports, trace_id)
     echo(f"  warm-up: {plan.rate:g} req/s for {plan.warmup_s:g} s")
+    progress.phase(WARMUP)
     load.run(port, plan.rate, plan.warmup_s, plan.request_timeout_s)
     table = PageViewTable(stack.ports["postgres"], load_or_create(stack.settings.run_dir)["admin"])
     for index, scenario in enumerate(plan.scenarios, 1):
         echo(f"scenario {index}/{len(plan.scenarios)}: {scenario.name} — {scenario.title} for {scenario.fault_s:g} s")
+        progress.phase(_phase(plan, index, scenario, "under load"))
         _back_to_normal(stack)
-        outcome = _scenario(plan, stack, receiver, table, scenario)
+        outcome = _scenario(plan, stack, receiver, table, scenario,
+                            counting=partial(progress.phase, _phase(plan, index, scenario, "counting what arrived")))
         result.scenarios.append(outcome)
         echo("  " + report.one_line(outcome))
 
@@ -113,17 +142,18 @@ def _back_to_normal(stack: BenchStack, timeout_s: float = 120.0) -> None:
 
 
 def _scenario(plan: Plan, stack: BenchStack, receiver: PausableReceiver, table: PageViewTable,
-              scenario: Scenario) -> measure.ScenarioResult:
+              scenario: Scenario, counting: Callable[[], None]) -> measure.ScenarioResult:
     receiver.clear()
     stack.mark_logs()
     memory_before = stack.memory()
     fault = fault_for(scenario, stack.engine, receiver)
     load_s = plan.baseline_s + scenario.fault_s + plan.recovery_s
-    clock = time.monotonic() + 2.0  # the load's process starts meanwhile
+    clock = time.monotonic() + LOAD_START_S
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         running = pool.submit(load.run, stack.ports["catalog"], plan.rate, load_s, plan.request_timeout_s, clock)
         marks, memory_fault_end = _fault_timeline(plan, scenario, fault, stack, clock)
         started_at, answers = running.result()
+    counting()
     ok = measure.ok_answers(answers)
     # Every earlier request was answered before this load began, and catalog stamps a view before it
     # answers: a row from this scenario has a ts at or after its first due time (stamped to the millisecond).

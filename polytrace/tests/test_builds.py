@@ -35,3 +35,13 @@ def test_failed_step_reports_the_log_tail(tmp_path: Path):
     with pytest.raises(PolytraceError, match="(?s)exited 3.*compiler says no"):
         builds.run(build, tmp_path / "stamps", tmp_path / "logs")
     assert builds.is_stale(build, tmp_path / "stamps")
+
+
+def test_each_step_is_announced_as_it_begins(tmp_path: Path):
+    steps = ((sys.executable, "-c", "open('first', 'w')"), (sys.executable, "-c", "open('out', 'w')"))
+    build = builds.Build(name="demo", cwd=tmp_path, steps=steps, outputs=(tmp_path / "out",))
+    heard = []
+    builds.run(build, tmp_path / "stamps", tmp_path / "logs",
+               on_step=lambda step: heard.append((builds.describe(step), (tmp_path / "first").exists())))
+    python = Path(sys.executable).name
+    assert heard == [(f"{python} -c open('first', 'w')", False), (f"{python} -c open('out', 'w')", True)]

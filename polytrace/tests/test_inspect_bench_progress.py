@@ -11,6 +11,7 @@ from rich.console import Console
 
 from polytrace.bench import runner
 from polytrace.bench.plan import Plan
+from polytrace.progress import PhaseProgress
 
 RUNNER_SOURCE = Path(runner.__file__).read_text()
 
@@ -44,8 +45,8 @@ def test_every_phase_the_runner_announces_is_planned(quick):
 def test_the_time_left_counts_down_and_learns_from_measured_startups():
     plan = Plan.make(True)
     clock = Clock()
-    progress = runner.PhaseProgress(plan, console=None, clock=clock)
     phases = runner.planned_phases(plan)
+    progress = PhaseProgress(phases, console=None, clock=clock)
     total = sum(seconds for _name, seconds, _starts in phases)
     assert progress.left_s() == pytest.approx(total)
 
@@ -66,9 +67,10 @@ def test_the_time_left_counts_down_and_learns_from_measured_startups():
 
 def test_the_bar_shows_only_on_a_terminal():
     plain = Console(file=io.StringIO(), force_terminal=False)
-    with runner.PhaseProgress(Plan.make(True), console=plain) as progress:
-        progress.phase(runner.planned_phases(Plan.make(True))[0][0])
+    phases = runner.planned_phases(Plan.make(True))
+    with PhaseProgress(phases, console=plain) as progress:
+        progress.phase(phases[0][0])
     assert plain.file.getvalue() == ""  # logs and the test harness read plain lines
     terminal = Console(file=io.StringIO(), force_terminal=True, width=100)
-    with runner.PhaseProgress(Plan.make(True), console=terminal) as progress:
+    with PhaseProgress(phases, console=terminal) as progress:
         assert progress._bar is not None

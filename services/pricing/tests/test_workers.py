@@ -1,5 +1,6 @@
-"""The flags under real gunicorn (gunicorn.conf.py, 4 forked workers): each worker has its own
-provider and file watcher, and a rename-replaced flags file reaches every worker within 2 s.
+"""Real gunicorn (gunicorn.conf.py, 4 forked workers): each worker has its own flags provider and
+file watcher, and a rename-replaced flags file reaches every worker within 2 s; each request is one
+log line, ours, not gunicorn's access line.
 
 No database: PGPORT points at a closed port, so a request the flags leave alone answers 503 and
 one they fail answers 500 (the flags are evaluated before the database is asked).
@@ -92,3 +93,12 @@ def test_every_worker_applies_a_rename_replaced_file_within_2_s(gunicorn, write_
     while set(_burst(url)) != {503}:
         assert time.monotonic() - start < 3.0
         time.sleep(0.05)
+
+
+def test_one_log_line_per_request_and_no_access_line_of_gunicorn_s(gunicorn):
+    url, _flags_file, log = gunicorn
+    statuses = _burst(url)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    assert [line for line in lines if line["logger"] == "gunicorn.access"] == []
+    completed = [line["status"] for line in lines if line.get("event") == "request.completed"]
+    assert sorted(completed) == sorted(statuses)

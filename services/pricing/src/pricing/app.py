@@ -23,6 +23,7 @@ from pricing.domain import (
     parse_product_id,
     quote,
 )
+from pricing.logs import log_requests
 
 log = logging.getLogger("pricing")
 tracer = trace.get_tracer(__name__)
@@ -152,6 +153,7 @@ def create_app(
     if failure_flags is None and config.flagd_resolver():
         failure_flags = flags.FailureFlags()  # the worker's provider is set by gunicorn's post_fork
     app.extensions[_FLAGS] = failure_flags  # None: no flag source, every flag off
+    log_requests(app, log)
     app.register_blueprint(bp)
     if config.debug_endpoints() if debug_endpoints is None else debug_endpoints:
         from pricing import debug

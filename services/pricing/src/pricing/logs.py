@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import Flask, Response, g, request
 from opentelemetry import trace
 
 # Attributes every LogRecord has; anything else passed through `extra=` becomes a JSON field.
@@ -49,6 +51,32 @@ def logging_config(level: str = "info") -> dict[str, Any]:
         "root": {"level": level.upper(), "handlers": ["stdout"]},
         "loggers": {
             "gunicorn.error": {"level": level.upper(), "handlers": [], "propagate": True},
-            "gunicorn.access": {"level": level.upper(), "handlers": [], "propagate": True},
+            # gunicorn writes its access line after the SERVER span has ended, so without the ids:
+            # request.completed (log_requests) replaces it.
+            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
         },
     }
+
+
+def log_requests(app: Flask, log: logging.Logger) -> None:
+    """One `request.completed` line per request, with stock's keys, from Flask's own request hooks.
+
+    after_request runs before the Flask instrumentation's teardown ends the SERVER span, so the line
+    carries that span's ids. /health is left out: probes poll it and it is untraced.
+    """
+
+    @app.before_request
+    def _started() -> None:
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _completed(response: Response) -> Response:
+        if request.path != "/health":
+            log.info("request.completed", extra={
+                "method": request.method,
+                "path": request.path,
+                "route": request.url_rule.rule if request.url_rule else None,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - g.request_started) * 1000, 3),
+            })
+        return response
