@@ -279,8 +279,8 @@ def bench(quick: bool, cold: bool, pairs: int | None, sustained_s: float | None,
         a, b = compare
         result = bench_compare.compare(bench_compare.load(a), bench_compare.load(b))
         click.echo(bench_compare.markdown(result, (a.name, b.name)))
-        if not result["agree"]:
-            disagree = ", ".join(result["disagree"]) or "nothing that could be judged"
+        if not result.agree:
+            disagree = ", ".join(result.disagree) or "nothing that could be judged"
             raise PolytraceError(f"{a.name} and {b.name} disagree on: {disagree}")
         return
     if cold:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from polytrace.bench.plan import PRODUCT_IDS
+from polytrace.bench.results import Slice
 from polytrace.errors import PolytraceError
 
 OHA_VERSION = "1.16.0"
@@ -49,7 +50,7 @@ def _pinned(command: list[str]) -> list[str]:
     return command
 
 
-def run_oha(port: int, *, duration_s: float, connections: int, rate: float | None = None) -> dict:
+def run_oha(port: int, *, duration_s: float, connections: int, rate: float | None = None) -> Slice:
     """One oha run on GET /products/{1..3}; returns requests/s, latency percentiles (ms) and errors."""
     # oha's regex generator reads `\.` as any character: dots go in a class.
     url_regex = f"http://127[.]0[.]0[.]1:{port}/products/[{PRODUCT_IDS[0]}-{PRODUCT_IDS[-1]}]"
@@ -65,17 +66,17 @@ def run_oha(port: int, *, duration_s: float, connections: int, rate: float | Non
     statuses = {str(k): v for k, v in report.get("statusCodeDistribution", {}).items()}
     percentiles = report.get("latencyPercentiles", {})
     total = sum(statuses.values())
-    return {
-        "duration_s": duration_s,
-        "connections": connections,
-        "target_rate": rate,
-        "requests": total,
-        "requests_per_s": round(summary.get("requestsPerSec") or 0.0, 1),
-        "ok_per_s": round(statuses.get("200", 0) / duration_s, 1),
-        "status_codes": statuses,
-        "errors": report.get("errorDistribution", {}),
-        "latency_ms": {name: _ms(percentiles.get(name)) for name in ("p50", "p90", "p99")},
-    }
+    return Slice(
+        duration_s=duration_s,
+        connections=connections,
+        target_rate=rate,
+        requests=total,
+        requests_per_s=round(summary.get("requestsPerSec") or 0.0, 1),
+        ok_per_s=round(statuses.get("200", 0) / duration_s, 1),
+        status_codes=statuses,
+        errors=report.get("errorDistribution", {}),
+        latency_ms={name: _ms(percentiles.get(name)) for name in ("p50", "p90", "p99")},
+    )
 
 
 def _ms(seconds: float | None) -> float | None:

@@ -18,13 +18,26 @@ from rich.console import Console
 from polytrace.bench import load, report, tree
 from polytrace.bench.plan import Plan
 from polytrace.bench.receiver import BenchReceiver
+from polytrace.bench.results import (
+    DropMessages,
+    LatencyRate,
+    Medians,
+    Memory,
+    Results,
+    Run,
+    Shutdown,
+    Slice,
+    SpanCount,
+    StackThroughput,
+    Sustained,
+    Tools,
+)
 from polytrace.bench.stack import BenchStack
 from polytrace.bench.traces import Completeness, span_census, wait_complete, wait_in_viewer
 from polytrace.config import ROOT
 from polytrace.errors import PolytraceError
 from polytrace.progress import Phase, PhaseProgress
 
-SCHEMA = "polytrace-bench/3"  # 3: the measured tree (commit, uncommitted changes)
 BUSY_WARNING_PCT = 20.0
 
 
@@ -50,35 +63,27 @@ def run(plan: Plan, out_root: Path, echo, note: str | None = None, console: Cons
     started = dt.datetime.now(dt.UTC)
     out = out_root / started.strftime("%Y%m%dT%H%M%SZ")
     out.mkdir(parents=True, exist_ok=True)
-    results: dict = {
-        "schema": SCHEMA,
-        "started_at": started.isoformat(timespec="seconds"),
-        "mode": "quick" if plan.quick else "full",
-        "machine": machine(),
-        "tree": tree.describe(),
-        "plan": {k: v for k, v in plan.__dict__.items()},
-        "tools": {"load_generator": load.oha_version(), "oha_path": load.oha_binary()},
-        "runs": [],
-        "note": note,
-    }
-    if results["machine"]["cpu_busy_before_pct"] > BUSY_WARNING_PCT:
-        echo(f"warning: the machine is {results['machine']['cpu_busy_before_pct']:.0f}% busy before the run; "
+    results = Results(started_at=started.isoformat(timespec="seconds"), mode="quick" if plan.quick else "full",
+                      machine=machine(), tree=tree.describe(), plan=plan,
+                      tools=Tools(load_generator=load.oha_version(), oha_path=load.oha_binary()), note=note)
+    if results.machine["cpu_busy_before_pct"] > BUSY_WARNING_PCT:
+        echo(f"warning: the machine is {results.machine['cpu_busy_before_pct']:.0f}% busy before the run; "
              "the figures will be noisy (stop other work, or say what ran with --note)")
     receiver = BenchReceiver(plan.capture_port).start()
     try:
         with PhaseProgress(planned_phases(plan), console) as progress:
             _phases(plan, receiver, results, echo, progress)
     except Exception as exc:  # the report of what was measured is still written
-        results["error"] = f"{type(exc).__name__}: {exc}"
-        echo(f"stopped early: {results['error']}")
+        results.error = f"{type(exc).__name__}: {exc}"
+        echo(f"stopped early: {results.error}")
     finally:
         receiver.stop()
-    results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    results["summary"] = report.summarize(results)
+    results.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    results.machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results.summary = report.summarize(results)
     report.write(results, out)
-    if "error" in results:
-        raise PolytraceError(f"bench stopped early ({results['error']}); partial results in {out}")
+    if results.error:
+        raise PolytraceError(f"bench stopped early ({results.error}); partial results in {out}")
     return out
 
 
@@ -103,14 +108,14 @@ def planned_phases(plan: Plan) -> list[Phase]:
     return phases
 
 
-def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo, progress: PhaseProgress) -> None:
+def _phases(plan: Plan, receiver: BenchReceiver, results: Results, echo, progress: PhaseProgress) -> None:
     # Pass 1 measures every stack's maximum; pass 2 measures latency at one rate derived from all
     # untraced maxima, so the rate (and with it the p99 figures) does not hang on a single run.
     # In both passes the untraced and the traced stack of a pair are up side by side and take turns
     # in short slices (AB, BA, AB, …): the machine's speed drifts by a few percent over minutes, and
     # a ratio of two slices seconds apart sees far less of that drift than stacks run one after another.
     clock = time.monotonic()
-    entries: dict[tuple[int, bool], dict] = {}
+    entries: dict[tuple[int, bool], Run] = {}
     echo("pass 1 of 2: maximum throughput, closed loop")
     for pair in range(1, plan.pairs + 1):
         echo(f"pair {pair}/{plan.pairs}: untraced and traced stacks, side by side")
@@ -118,74 +123,71 @@ def _phases(plan: Plan, receiver: BenchReceiver, results: dict, echo, progress: 
         with _pair(plan, receiver, echo) as stacks:
             progress.phase(f"pass 1, pair {pair}/{plan.pairs}: throughput")
             for traced, (stack, startup) in stacks.items():
-                entry = entries[pair, traced] = {"pair": pair, "tracing": traced,
-                                                  "backend": "capture receiver" if traced else None,
-                                                  "startup_s": startup, "memory_idle": stack.memory()}
-                results["runs"].append(entry)
+                entry = entries[pair, traced] = Run(pair=pair, tracing=traced,
+                                                    backend="capture receiver" if traced else None,
+                                                    startup_s=startup, memory_idle=stack.memory())
+                results.runs.append(entry)
                 _warm_up(plan, stack)
             for traced in _abba(plan.rounds):
-                entry = entries[pair, traced]
-                entry.setdefault("throughput_slices", []).append(
+                entries[pair, traced].throughput_slices.append(
                     _throughput_slice(plan, stacks[traced][0], time.monotonic() - clock))
             for traced, (stack, _) in stacks.items():
                 entry = entries[pair, traced]
-                entry["memory_loaded"] = stack.memory()
+                entry.memory_loaded = stack.memory()
                 _combine_throughput(entry)
                 echo(f"  {'traced' if traced else 'untraced'} throughput: "
-                     f"{[x['ok_per_s'] for x in entry['throughput_slices']]} req/s (200 OK)")
+                     f"{[x.ok_per_s for x in entry.throughput_slices]} req/s (200 OK)")
 
     rate, origin = _latency_rate(plan, entries)
-    results["latency_rate"] = {"req_s": rate, "from": origin}
+    results.latency_rate = LatencyRate(req_s=rate, origin=origin)
     echo(f"pass 2 of 2: latency, open loop at {rate:g} req/s ({origin})")
-    traced_max = statistics.median(e["throughput"]["ok_per_s"] for (_, traced), e in entries.items() if traced)
+    traced_max = statistics.median(e.throughput.ok_per_s for (_, traced), e in entries.items() if traced)
     for pair in range(1, plan.pairs + 1):
         echo(f"pair {pair}/{plan.pairs}: untraced and traced stacks, side by side")
         progress.phase(f"pass 2, pair {pair}/{plan.pairs}: starting two stacks")
         with _pair(plan, receiver, echo) as stacks:
             progress.phase(f"pass 2, pair {pair}/{plan.pairs}: latency")
             for traced, (stack, startup) in stacks.items():
-                entries[pair, traced]["startup_latency_pass_s"] = startup
+                entries[pair, traced].startup_latency_pass_s = startup
                 _warm_up(plan, stack)
             for traced in _abba(plan.rounds):
                 latency = load.run_oha(stacks[traced][0].ports["catalog"], duration_s=plan.latency_s,
                                        connections=plan.latency_connections, rate=rate)
-                latency["at_s"] = round(time.monotonic() - clock, 1)
-                entries[pair, traced].setdefault("latency_slices", []).append(latency)
+                latency.at_s = round(time.monotonic() - clock, 1)
+                entries[pair, traced].latency_slices.append(latency)
             for traced in stacks:
                 entry = entries[pair, traced]
-                entry["latency"] = {"latency_ms": {p: round(statistics.median(x["latency_ms"][p]
-                                                                               for x in entry["latency_slices"]), 3)
-                                                   for p in ("p50", "p90", "p99")}}
-                echo(f"  {'traced' if traced else 'untraced'} latency at {rate:g} req/s: "
-                     f"{entry['latency']['latency_ms']}")
+                entry.latency = Medians(latency_ms={
+                    p: round(statistics.median(x.latency_ms[p] for x in entry.latency_slices), 3)
+                    for p in ("p50", "p90", "p99")})
+                echo(f"  {'traced' if traced else 'untraced'} latency at {rate:g} req/s: {entry.latency.latency_ms}")
             if pair == plan.pairs:
                 stack, entry = stacks[True][0], entries[pair, True]
                 sustained_rate = rate if plan.rate else min(rate, max(1.0, round(0.8 * traced_max)))
                 progress.phase("sustained load: trace completeness")
-                entry["sustained"] = _sustained(plan, stack, receiver, sustained_rate, echo)
-                entry["memory_sustained_end"] = entry["sustained"].pop("memory_end")
+                entry.sustained, entry.memory_sustained_end, census = _sustained(
+                    plan, stack, receiver, sustained_rate, echo)
                 progress.phase("load, then `polytrace down` at once")
-                entry["shutdown"] = _shutdown_after_load(plan, stack, receiver, sustained_rate,
-                                                         entry["sustained"].pop("census"), echo)
+                entry.shutdown = _shutdown_after_load(plan, stack, receiver, sustained_rate, census, echo)
 
     if plan.viewer_stack:
         echo("traced stack with the bundled viewer (Zipkin + OTLP bridge)")
-        entry = {"pair": 0, "tracing": True, "backend": "viewer"}
-        results["runs"].append(entry)
+        entry = Run(pair=0, tracing=True, backend="viewer")
+        results.runs.append(entry)
         progress.phase("viewer stack: starting")
         with _running(plan, receiver, True, echo, viewer=True) as (stack, startup):
             progress.phase("viewer stack: throughput and latency")
-            entry["startup_s"] = startup
-            entry["memory_idle"] = stack.memory()
+            entry.startup_s = startup
+            entry.memory_idle = stack.memory()
             _warm_up(plan, stack)
-            entry["throughput_slices"] = [_throughput_slice(plan, stack, time.monotonic() - clock)
-                                          for _ in range(plan.rounds)]
-            entry["memory_loaded"] = stack.memory()
+            entry.throughput_slices = [_throughput_slice(plan, stack, time.monotonic() - clock)
+                                       for _ in range(plan.rounds)]
+            entry.memory_loaded = stack.memory()
             _combine_throughput(entry)
-            entry["latency"] = load.run_oha(stack.ports["catalog"], duration_s=plan.latency_s,
-                                            connections=plan.latency_connections, rate=rate)
-            echo(f"  throughput {entry['throughput']['ok_per_s']} req/s; latency at {rate:g} req/s: "
-                 f"{entry['latency']['latency_ms']}")
+            entry.latency = load.run_oha(stack.ports["catalog"], duration_s=plan.latency_s,
+                                         connections=plan.latency_connections, rate=rate)
+            echo(f"  throughput {entry.throughput.ok_per_s} req/s; latency at {rate:g} req/s: "
+                 f"{entry.latency.latency_ms}")
 
 
 def _warm_up(plan: Plan, stack: BenchStack) -> None:
@@ -201,10 +203,10 @@ def _abba(rounds: int) -> list[bool]:
     return order
 
 
-def _latency_rate(plan: Plan, entries: dict[tuple[int, bool], dict]) -> tuple[float, str]:
+def _latency_rate(plan: Plan, entries: dict[tuple[int, bool], Run]) -> tuple[float, str]:
     if plan.rate:
         return plan.rate, "--rate"
-    untraced = [x["ok_per_s"] for (_, traced), e in entries.items() if not traced for x in e["throughput_slices"]]
+    untraced = [x.ok_per_s for (_, traced), e in entries.items() if not traced for x in e.throughput_slices]
     return (max(1.0, round(statistics.median(untraced) / 2)),
             f"half the median untraced maximum of {len(untraced)} slices")
 
@@ -248,23 +250,23 @@ def _running(plan: Plan, receiver: BenchReceiver, traced: bool, echo, *, viewer:
         stack.down()
 
 
-def _throughput_slice(plan: Plan, stack: BenchStack, at_s: float) -> dict:
+def _throughput_slice(plan: Plan, stack: BenchStack, at_s: float) -> Slice:
     """One closed-loop slice at plan.concurrency: requests/s and the CPU each component spent per request."""
     cpu_before = stack.cpu_seconds()
     result = load.run_oha(stack.ports["catalog"], duration_s=plan.throughput_s, connections=plan.concurrency)
-    result["cpu_ms_per_request"] = _cpu_per_request(cpu_before, stack.cpu_seconds(), result["requests"])
-    result["at_s"] = round(at_s, 1)
+    result.cpu_ms_per_request = _cpu_per_request(cpu_before, stack.cpu_seconds(), result.requests)
+    result.at_s = round(at_s, 1)
     return result
 
 
-def _combine_throughput(entry: dict) -> None:
+def _combine_throughput(entry: Run) -> None:
     """The stack's figures: medians over its slices (the ratios in the summary are taken slice by slice)."""
-    slices = entry["throughput_slices"]
-    entry["throughput"] = {"ok_per_s": statistics.median(x["ok_per_s"] for x in slices), "slices": len(slices)}
-    names = {name for x in slices for name in x["cpu_ms_per_request"]}
-    entry["cpu_ms_per_request"] = {
-        name: round(statistics.median(x["cpu_ms_per_request"][name] for x in slices
-                                      if name in x["cpu_ms_per_request"]), 3) for name in sorted(names)}
+    slices = entry.throughput_slices
+    entry.throughput = StackThroughput(ok_per_s=statistics.median(x.ok_per_s for x in slices), slices=len(slices))
+    names = {name for x in slices for name in x.cpu_ms_per_request}
+    entry.cpu_ms_per_request = {
+        name: round(statistics.median(x.cpu_ms_per_request[name] for x in slices
+                                      if name in x.cpu_ms_per_request), 3) for name in sorted(names)}
 
 
 def _cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
@@ -276,8 +278,12 @@ def _cpu_per_request(before: dict[str, float], after: dict[str, float], requests
     return per
 
 
-def _sustained(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: float, echo) -> dict:
-    """A fixed rate for plan.sustained_s, every response's trace followed until complete."""
+def _sustained(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: float,
+               echo) -> tuple[Sustained, Memory, Counter]:
+    """A fixed rate for plan.sustained_s, every response's trace followed until complete.
+
+    Also the memory near the phase's end, and the spans a complete trace holds (for the shutdown phase).
+    """
     echo(f"  sustained: {rate:g} req/s for {plan.sustained_s:g} s, every trace followed")
     receiver.clear()
     receiver.decoding = True
@@ -317,37 +323,33 @@ def _sustained(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: flo
         if trace_id not in watcher.completed:
             for problem in watcher.missing(trace_id):
                 missing_roles[problem.split(":")[0]] += 1
-    result = {
-        "target_rate": rate,
-        "achieved_rate": generator.achieved_rate,
-        "duration_s": plan.sustained_s,
-        "requests": len(sent),
-        "ok_with_trace_id": len(ok),
-        "not_ok": dict(Counter(str(s.status or s.error) for s in sent if not (s.status == 200 and s.trace_id))),
-        "late_starts": generator.late,
-        "complete_traces": len(complete),
-        "complete_share": round(len(complete) / len(ok), 5) if ok else None,
-        "expected_spans_per_trace": sum(expected.values()),
-        "expected_span_census": [{"service": k[0], "kind": k[1], "name": k[2], "count": v}
-                                 for k, v in sorted(expected.items())],
-        "spans_dropped": sum(dropped.values()),
-        "spans_dropped_by_span": _by_span(dropped),
-        "incomplete_by_missing_part": dict(missing_roles.most_common()),
-        "sdk_drop_messages": {name: {"count": len(lines), "first": lines[:3]}
-                              for name, lines in stack.drop_messages().items()},
-        "receiver_rejected": len(receiver.rejected),
-        "trace_delay_s": _percentiles(delays, scale=1.0),
-        "latency_ms": _percentiles(latencies, scale=1.0),
-        "memory_end": memory_end,
-        "census": expected,
-    }
-    echo(f"  completeness: {result['complete_traces']}/{result['ok_with_trace_id']} complete, "
-         f"{result['spans_dropped']} spans dropped, delay p99 {result['trace_delay_s'].get('p99')} s")
-    return result
+    result = Sustained(
+        target_rate=rate,
+        achieved_rate=generator.achieved_rate,
+        duration_s=plan.sustained_s,
+        requests=len(sent),
+        ok_with_trace_id=len(ok),
+        not_ok=dict(Counter(str(s.status or s.error) for s in sent if not (s.status == 200 and s.trace_id))),
+        late_starts=generator.late,
+        complete_traces=len(complete),
+        complete_share=round(len(complete) / len(ok), 5) if ok else None,
+        expected_spans_per_trace=sum(expected.values()),
+        expected_span_census=_span_counts(sorted(expected.items())),
+        spans_dropped=sum(dropped.values()),
+        spans_dropped_by_span=_span_counts(dropped.most_common()),
+        incomplete_by_missing_part=dict(missing_roles.most_common()),
+        sdk_drop_messages=_drop_messages(stack.drop_messages()),
+        receiver_rejected=len(receiver.rejected),
+        trace_delay_s=_percentiles(delays, scale=1.0),
+        latency_ms=_percentiles(latencies, scale=1.0),
+    )
+    echo(f"  completeness: {result.complete_traces}/{result.ok_with_trace_id} complete, "
+         f"{result.spans_dropped} spans dropped, delay p99 {result.trace_delay_s.get('p99')} s")
+    return result, memory_end, expected
 
 
 def _shutdown_after_load(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: float,
-                         expected: Counter, echo) -> dict:
+                         expected: Counter, echo) -> Shutdown:
     """Load, then `polytrace down` at once: every span of every answered request must still arrive.
 
     Whatever the batch processors hold at that moment is only exported if each SDK flushes on
@@ -362,20 +364,20 @@ def _shutdown_after_load(plan: Plan, stack: BenchStack, receiver: BenchReceiver,
     stack.down()
     down_s = round(time.monotonic() - started, 2)
     wait_quiet(receiver)
-    drops = stack.drop_messages()
+    drops = _drop_messages(stack.drop_messages())
     ids = [s.trace_id for s in sent if s.status == 200 and s.trace_id]
     lost = _missing_spans(receiver, ids, expected)
-    result = {
-        "load_s": plan.shutdown_load_s,
-        "rate": rate,
-        "ok_with_trace_id": len(ids),
-        "down_s": down_s,
-        "expected_spans": sum(expected.values()) * len(ids),
-        "spans_lost": sum(lost.values()),
-        "spans_lost_by_span": _by_span(lost),
-        "sdk_drop_messages": {name: {"count": len(lines), "first": lines[:3]} for name, lines in drops.items()},
-    }
-    echo(f"  shutdown: `down` took {down_s} s; {result['spans_lost']} of {result['expected_spans']} spans lost")
+    result = Shutdown(
+        load_s=plan.shutdown_load_s,
+        rate=rate,
+        ok_with_trace_id=len(ids),
+        down_s=down_s,
+        expected_spans=sum(expected.values()) * len(ids),
+        spans_lost=sum(lost.values()),
+        spans_lost_by_span=_span_counts(lost.most_common()),
+        sdk_drop_messages=drops,
+    )
+    echo(f"  shutdown: `down` took {down_s} s; {result.spans_lost} of {result.expected_spans} spans lost")
     return result
 
 
@@ -402,8 +404,13 @@ def _missing_spans(receiver: BenchReceiver, trace_ids: list[str], expected: Coun
     return missing
 
 
-def _by_span(counts: Counter) -> list[dict]:
-    return [{"service": k[0], "kind": k[1], "name": k[2], "count": v} for k, v in counts.most_common()]
+def _span_counts(counts: list[tuple[tuple[str, str, str], int]]) -> list[SpanCount]:
+    return [SpanCount(service=service, kind=kind, name=name, count=count)
+            for (service, kind, name), count in counts]
+
+
+def _drop_messages(found: dict[str, list[str]]) -> dict[str, DropMessages]:
+    return {name: DropMessages(count=len(lines), first=lines[:3]) for name, lines in found.items()}
 
 
 def _expected_census(receiver, complete: list[str]) -> Counter:

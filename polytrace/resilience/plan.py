@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from polytrace.bench import results as bench_results
 from polytrace.bench.plan import BENCH_PORTS, CAPTURE_PORT
 from polytrace.config import ROOT
 from polytrace.errors import PolytraceError
@@ -99,11 +99,10 @@ def select(names: tuple[str, ...]) -> tuple[Scenario, ...]:
 
 def default_rate(results_root: Path = ROOT / "bench" / "results") -> tuple[float, str]:
     """Half the median untraced maximum of the newest full benchmark run (docs/ARCHITECTURE.md's targets)."""
-    for folder in sorted(results_root.glob("*/results.json"), reverse=True):
-        results = json.loads(folder.read_text())
-        median = ((results.get("summary") or {}).get("throughput_req_s") or {}).get("untraced") or {}
-        if results.get("mode") == "full" and median.get("median"):
-            return (max(1.0, round(median["median"] / 2)),
-                    f"half the median untraced maximum of bench/results/{folder.parent.name} "
-                    f"({median['median']:g} req/s)")
+    for path in sorted(results_root.glob(f"*/{bench_results.FILE}"), reverse=True):
+        results = bench_results.load(path.parent)
+        untraced = results.summary.throughput_req_s.untraced if results.summary else None
+        if results.mode == "full" and untraced and untraced.median:
+            return (max(1.0, round(untraced.median / 2)),
+                    f"half the median untraced maximum of bench/results/{path.parent.name} ({untraced.median:g} req/s)")
     raise PolytraceError(f"no full benchmark under {results_root} to take the rate from; pass --rate")

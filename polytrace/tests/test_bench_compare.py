@@ -2,49 +2,35 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 
 import pytest
 from click.testing import CliRunner
 
 from polytrace.bench import compare, tree
+from polytrace.bench import results as stored
 from polytrace.cli import cli
 from polytrace.errors import PolytraceError
+from polytrace.tests.bench_results import results, spread, summary
 
 
-def _spread(median: float, low: float, high: float, n: int = 5) -> dict:
-    return {"median": median, "min": low, "max": high, "n": n}
-
-
-def _results(throughput: dict, *, started: str = "2026-01-01T00:00:00+00:00", commit: str = "a" * 40,
-             complete: int = 100, dropped: int = 0, lost: int = 0) -> dict:
-    same = _spread(2.6, 2.4, 2.9)
-    return {
-        "started_at": started,
-        "tree": {"commit": commit, "changed": [], "changes_sha256": None},
-        "summary": {
-            "traced_over_untraced": {"throughput": throughput, "p50": same, "p90": same, "p99": same},
-            "throughput_req_s": {"untraced": _spread(450, 440, 460), "traced": _spread(320, 310, 330)},
-            "startup_s": {"traced": {"first complete trace": _spread(7.1, 6.9, 7.6)}},
-            "completeness": {"ok_with_trace_id": 100, "complete_traces": complete, "spans_dropped": dropped},
-            "shutdown": {"spans_lost": lost},
-        },
-    }
+def _results(throughput, *, started: str = "2026-01-01T00:00:00+00:00", commit: str = "a" * 40,
+             complete: int = 100, dropped: int = 0, lost: int = 0) -> stored.Results:
+    return results(summary(throughput, complete=complete, dropped=dropped, lost=lost), started=started, commit=commit)
 
 
 def test_each_median_must_lie_in_the_other_runs_range():
-    assert compare.spreads_agree(_spread(0.71, 0.69, 0.72), _spread(0.72, 0.70, 0.74))
+    assert compare.spreads_agree(spread(0.71, 0.69, 0.72), spread(0.72, 0.70, 0.74))
     # Overlapping ranges are not enough: 0.74 is outside 0.69–0.69 (the first reproducibility failure).
-    assert not compare.spreads_agree(_spread(0.69, 0.69, 0.69), _spread(0.74, 0.71, 0.74))
-    assert compare.spreads_agree(_spread(0.7, 0.7, 0.7, n=1), _spread(0.7, 0.6, 0.8)) is None
+    assert not compare.spreads_agree(spread(0.69, 0.69, 0.69), spread(0.74, 0.71, 0.74))
+    assert compare.spreads_agree(spread(0.7, 0.7, 0.7, n=1), spread(0.7, 0.6, 0.8)) is None
 
 
 def test_runs_that_agree_on_every_figure():
-    result = compare.compare(_results(_spread(0.71, 0.69, 0.72)),
-                             _results(_spread(0.72, 0.70, 0.74), started="2026-01-02T00:00:00+00:00"))
+    result = compare.compare(_results(spread(0.71, 0.69, 0.72)),
+                             _results(spread(0.72, 0.70, 0.74), started="2026-01-02T00:00:00+00:00"))
 
-    assert result["agree"] and result["same_tree"] and result["disagree"] == []
+    assert result.agree and result.same_tree and result.disagree == []
     text = compare.markdown(result, ("run1", "run2"))
     assert "| max throughput, traced / untraced | 0.71 (0.69–0.72) | 0.72 (0.70–0.74) | 1.4% | yes |" in text
     assert "| spans lost on `down` | 0 | 0 |  | yes |" in text
@@ -53,8 +39,8 @@ def test_runs_that_agree_on_every_figure():
 
 
 def test_latency_at_different_rates_is_pointed_out():
-    a, b = _results(_spread(0.7, 0.6, 0.8)), _results(_spread(0.7, 0.6, 0.8))
-    a["summary"]["latency_rate_req_s"], b["summary"]["latency_rate_req_s"] = 153, 160
+    a, b = _results(spread(0.7, 0.6, 0.8)), _results(spread(0.7, 0.6, 0.8))
+    a.summary.latency_rate_req_s, b.summary.latency_rate_req_s = 153, 160
 
     text = compare.markdown(compare.compare(a, b), ("a", "b"))
 
@@ -62,19 +48,19 @@ def test_latency_at_different_rates_is_pointed_out():
 
 
 def test_a_shifted_ratio_or_a_lost_span_is_a_disagreement():
-    result = compare.compare(_results(_spread(0.69, 0.69, 0.69)),
-                             _results(_spread(0.74, 0.71, 0.74), commit="b" * 40, lost=3))
+    result = compare.compare(_results(spread(0.69, 0.69, 0.69)),
+                             _results(spread(0.74, 0.71, 0.74), commit="b" * 40, lost=3))
 
-    assert not result["agree"]
-    assert result["disagree"] == ["max throughput, traced / untraced", "spans lost on `down`"]
-    assert result["same_tree"] is False
+    assert not result.agree
+    assert result.disagree == ["max throughput, traced / untraced", "spans lost on `down`"]
+    assert result.same_tree is False
     assert "Same tree: **no**" in compare.markdown(result, ("a", "b"))
 
 
 def test_cli_exits_non_zero_when_runs_disagree(tmp_path):
-    for name, throughput in (("a", _spread(0.69, 0.69, 0.69)), ("b", _spread(0.74, 0.71, 0.74))):
+    for name, throughput in (("a", spread(0.69, 0.69, 0.69)), ("b", spread(0.74, 0.71, 0.74))):
         (tmp_path / name).mkdir()
-        (tmp_path / name / "results.json").write_text(json.dumps(_results(throughput)))
+        stored.save(_results(throughput), tmp_path / name)
 
     outcome = CliRunner().invoke(cli, ["bench", "--compare", str(tmp_path / "a"), str(tmp_path / "b")])
 

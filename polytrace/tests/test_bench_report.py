@@ -3,55 +3,56 @@
 from __future__ import annotations
 
 from polytrace.bench import report
+from polytrace.bench.plan import Plan
+from polytrace.bench.results import Results, Run, Slice, Spread, StackThroughput, Tools
 
 
-def _slices(values: list[float], p99s: list[float]) -> dict:
-    return {
-        "throughput_slices": [{"ok_per_s": v, "at_s": 10.0 * i, "cpu_ms_per_request": {"catalog": 1000 / v}}
-                              for i, v in enumerate(values)],
-        "latency_slices": [{"latency_ms": {"p50": p / 4, "p90": p / 2, "p99": p}} for p in p99s],
-    }
+def _slice(ok_per_s: float = 0.0, **figures) -> Slice:
+    return Slice(**{"duration_s": 8, "connections": 16, "target_rate": None, "requests": 0, "requests_per_s": 0.0,
+                    "ok_per_s": ok_per_s, "status_codes": {}, "errors": {}, "latency_ms": {}, **figures})
 
 
-def _run(pair: int, tracing: bool, ok_per_s: list[float], p99: list[float], backend: str | None = None) -> dict:
+def _run(pair: int, tracing: bool, ok_per_s: list[float], p99: list[float], backend: str | None = None) -> Run:
     memory = {"catalog": {"rss_mib": 200.0, "pss_mib": 190.0}, "total": {"rss_mib": 200.0, "pss_mib": 190.0}}
-    return {
-        "pair": pair, "tracing": tracing, "backend": backend or ("capture receiver" if tracing else None),
-        "startup_s": {"catalog": 4.0, "all healthy": 4.0},
-        "startup_latency_pass_s": {"catalog": 6.0, "all healthy": 6.0},
-        "memory_idle": memory, "memory_loaded": memory,
-        "throughput": {"ok_per_s": sorted(ok_per_s)[len(ok_per_s) // 2]},
-        **_slices(ok_per_s, p99),
-    }
+    return Run(
+        pair=pair, tracing=tracing, backend=backend or ("capture receiver" if tracing else None),
+        startup_s={"catalog": 4.0, "all healthy": 4.0},
+        startup_latency_pass_s={"catalog": 6.0, "all healthy": 6.0},
+        memory_idle=memory, memory_loaded=memory,
+        throughput=StackThroughput(ok_per_s=sorted(ok_per_s)[len(ok_per_s) // 2], slices=len(ok_per_s)),
+        throughput_slices=[_slice(v, at_s=10.0 * i, cpu_ms_per_request={"catalog": 1000 / v})
+                           for i, v in enumerate(ok_per_s)],
+        latency_slices=[_slice(latency_ms={"p50": p / 4, "p90": p / 2, "p99": p}) for p in p99],
+    )
 
 
-def _results() -> dict:
+def _results() -> Results:
     # Two pairs of two rounds: the ratios are slice by slice, the 200 → 100 drift of pair 2 cancels out.
-    return {
-        "started_at": "2026-01-01T00:00:00+00:00", "mode": "full",
-        "machine": {"cores": 2, "cpu": "x", "ram_gib": 8, "kernel": "k", "load_average_at_start": [0, 0, 0]},
-        "plan": {"concurrency": 16, "throughput_s": 8, "latency_s": 15}, "tools": {"load_generator": "oha"},
-        "runs": [_run(1, False, [100, 100], [10, 10]), _run(1, True, [90, 80], [11, 12]),
-                 _run(2, False, [200, 100], [10, 20]), _run(2, True, [190, 95], [10, 20])],
-    }
+    return Results(
+        started_at="2026-01-01T00:00:00+00:00", mode="full",
+        machine={"cores": 2, "cpu": "x", "ram_gib": 8, "kernel": "k", "load_average_at_start": [0, 0, 0]},
+        tree={}, plan=Plan.make(False), tools=Tools(load_generator="oha", oha_path="oha"),
+        runs=[_run(1, False, [100, 100], [10, 10]), _run(1, True, [90, 80], [11, 12]),
+              _run(2, False, [200, 100], [10, 20]), _run(2, True, [190, 95], [10, 20])],
+    )
 
 
 def test_ratios_are_taken_round_by_round_and_summarised_over_all_rounds():
     summary = report.summarize(_results())
 
-    assert summary["pairs"] == 2 and summary["rounds"] == 4
-    assert summary["traced_over_untraced"]["throughput"] == {"median": 0.925, "min": 0.8, "max": 0.95, "n": 4}
-    assert summary["traced_over_untraced"]["p99"] == {"median": 1.05, "min": 1.0, "max": 1.2, "n": 4}
-    assert summary["throughput_req_s"]["untraced"] == {"median": 100, "min": 100, "max": 200, "n": 4}
-    assert summary["cpu_ms_per_request"]["traced"]["catalog"]["n"] == 4
+    assert summary.pairs == 2 and summary.rounds == 4
+    assert summary.traced_over_untraced.throughput == Spread(median=0.925, min=0.8, max=0.95, n=4)
+    assert summary.traced_over_untraced.p99 == Spread(median=1.05, min=1.0, max=1.2, n=4)
+    assert summary.throughput_req_s.untraced == Spread(median=100, min=100, max=200, n=4)
+    assert summary.cpu_ms_per_request["traced"]["catalog"].n == 4
     # Every fresh stack's startup counts: two pairs, each started once per pass.
-    assert summary["startup_s"]["untraced"]["catalog"] == {"median": 5.0, "min": 4.0, "max": 6.0, "n": 4}
-    assert summary["completeness"] is None
+    assert summary.startup_s["untraced"]["catalog"] == Spread(median=5.0, min=4.0, max=6.0, n=4)
+    assert summary.completeness is None
 
 
 def test_summary_markdown_has_every_section():
     results = _results()
-    results["summary"] = report.summarize(results)
+    results.summary = report.summarize(results)
 
     text = report.markdown(results)
 

@@ -6,10 +6,12 @@ import json
 
 import pytest
 
+from polytrace.bench import results as bench_results
 from polytrace.capture.otlp import Span
 from polytrace.errors import PolytraceError
 from polytrace.resilience import measure, plan, report
 from polytrace.resilience.load import Answer, outcome_of, trace_id_of
+from polytrace.tests.bench_results import results, spread, summary
 
 PORTS = {"pricing": 8081, "stock": 8082}
 
@@ -126,8 +128,8 @@ def test_default_rate_is_half_the_newest_full_benchmarks_untraced_median(tmp_pat
     for name, mode, median in (("20260101T000000Z", "full", 300.0), ("20260102T000000Z", "full", 250.0),
                                ("20260103T000000Z", "quick", 10.0)):
         (tmp_path / name).mkdir()
-        (tmp_path / name / "results.json").write_text(json.dumps(
-            {"mode": mode, "summary": {"throughput_req_s": {"untraced": {"median": median}}}}))
+        made_up = summary(spread(0.7, 0.6, 0.8), untraced=spread(median, median, median))
+        bench_results.save(results(made_up, mode=mode), tmp_path / name)
     rate, origin = plan.default_rate(tmp_path)
     assert rate == 125 and "bench/results/20260102T000000Z" in origin
     with pytest.raises(PolytraceError, match="pass --rate"):
