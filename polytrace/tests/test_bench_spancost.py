@@ -106,10 +106,10 @@ def test_the_receiver_counts_spans_and_exports_per_service_and_keeps_the_first_s
 def test_the_table_has_one_row_per_language():
     language = {"language": "Rust", "service": "stock", "sdk": {"opentelemetry_sdk": "0.33.1"},
                 "us_per_span": {"median": 3.21, "min": 3.0, "max": 3.5}, "rounds": [{"spans": 1024}],
-                "spans_received": 5120, "spans_sent": 5120, "extra_attributes": []}
+                "spans_received": 5120, "spans_sent": 5120, "exports": 10, "extra_attributes": []}
     result = {"plan": {"rounds": 5, "warmup_spans": 512}, "span": programs.SPAN, "load_average_before": [1, 1, 1],
               "load_average_after": [1, 1, 1], "languages": [language, {**language, "language": "Java",
                                                                            "extra_attributes": ["thread.id"]}]}
     text = "\n".join(markdown(result))
-    assert "| Rust (stock) | 3.2 (3.0–3.5) | 1,024 | 5,120 / 5,120 | opentelemetry_sdk 0.33.1 |" in text
+    assert "| Rust (stock) | 3.2 (3.0–3.5) | 1,024 | 5,120 / 5,120 | 512 | opentelemetry_sdk 0.33.1 |" in text
     assert "Attributes an SDK added: Java: thread.id." in text

@@ -27,7 +27,8 @@ def build(settings: Settings, echo) -> None:
             builds.run(definition, settings.build_dir, settings.logs_dir)
 
 
-def run(plan: Plan, echo) -> dict:
+def run(quick: bool, echo) -> dict:
+    plan = Plan.make(quick)
     receiver = CountingReceiver().start()
     try:
         settings = load_settings(otlp_endpoint=receiver.endpoint)
@@ -48,13 +49,15 @@ def markdown(result: dict) -> list[str]:
              f"{result['plan']['rounds']} rounds after a warm-up of {result['plan']['warmup_spans']} spans, "
              f"min–max in brackets. Load average {result['load_average_before']} before, "
              f"{result['load_average_after']} after.", "",
-             "| language (service) | µs CPU per span | spans per round | spans arrived / sent | SDK |",
-             "|---|---|---|---|---|"]
+             "| language (service) | µs CPU per span | spans per round | spans arrived / sent | spans per export "
+             "| SDK |",
+             "|---|---|---|---|---|---|"]
     for x in result["languages"]:
         cost = x["us_per_span"]
         sdk = ", ".join(f"{name} {version}" for name, version in x["sdk"].items())
         lines.append(f"| {x['language']} ({x['service']}) | {cost['median']:.1f} ({cost['min']:.1f}–{cost['max']:.1f}) "
-                     f"| {x['rounds'][0]['spans']:,} | {x['spans_received']:,} / {x['spans_sent']:,} | {sdk} |")
+                     f"| {x['rounds'][0]['spans']:,} | {x['spans_received']:,} / {x['spans_sent']:,} "
+                     f"| {x['spans_received'] / x['exports']:.0f} | {sdk} |")
     lines += ["", f"The span: `{result['span']['name']}`, {result['span']['kind']}, "
               f"{len(result['span']['attributes'])} attributes, a root span each time. Attributes an SDK added: "
               + ("; ".join(f"{x['language']}: {', '.join(x['extra_attributes'])}" for x in result["languages"]
@@ -69,7 +72,7 @@ def run_alone(out_root: Path, quick: bool, echo) -> Path:
     started = dt.datetime.now(dt.UTC)
     out = out_root / (started.strftime("%Y%m%dT%H%M%SZ") + "-spancost")
     result = {"started_at": started.isoformat(timespec="seconds"), "mode": "quick" if quick else "full",
-              "machine": machine(), **run(Plan.make(quick), echo)}
+              "machine": machine(), **run(quick, echo)}
     out.mkdir(parents=True, exist_ok=True)
     m = result["machine"]
     (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
