@@ -6,6 +6,8 @@ import json
 import statistics
 from pathlib import Path
 
+from polytrace.bench.spancost import report as span_cost
+
 CHARTS = ("throughput.png", "latency.png", "startup.png", "memory.png")
 
 
@@ -234,6 +236,8 @@ def markdown(results: dict) -> str:
         f"{s['memory_mib']['pss_total'].get(col, 0):.0f}" for col in columns) + " |")
     lines += ["", "Target: RSS of the whole local stack under load, viewer included ≤ 1 GiB. "
               "The bench's own receiver is not counted.", ""]
+    if results.get("span_cost"):
+        lines += span_cost.markdown(results["span_cost"])
     if results.get("charts"):
         lines += ["## Charts", "", *[f"![{name}]({name})" for name in results["charts"]], ""]
     elif results.get("charts_note"):
