@@ -48,8 +48,8 @@ deploy-checks: $(VENV)/.installed  ## Dockerfiles, compose, Helm chart: static c
 OHA_VERSION := $(shell sed -n 's/^OHA_VERSION = "\(.*\)"/\1/p' polytrace/bench/load.py)
 OHA := $(HOME)/.cargo/bin/oha
 
-bench: build bench-deps            ## tracing overhead, trace completeness, startup, memory (QUICK=1: harness check, ~1.5 min; COLD=1: clean clone → first trace)
-	$(POLYTRACE) bench $(if $(QUICK),--quick) $(if $(COLD),--cold)
+bench: build bench-deps            ## tracing overhead, trace completeness, startup, memory, span cost per language (QUICK=1: harness check, ~1.5 min; COLD=1: clean clone → first trace; SPAN_COST=1: only the span cost, ~2 min)
+	$(POLYTRACE) bench $(if $(QUICK),--quick) $(if $(COLD),--cold) $(if $(SPAN_COST),--span-cost)
 
 bench-deps: $(VENV)/.installed $(OHA)
 

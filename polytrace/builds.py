@@ -14,7 +14,7 @@ from polytrace import registry
 from polytrace.errors import PolytraceError
 
 # Build outputs and caches inside a component folder never count as its sources.
-IGNORED = {".venv", "target", "node_modules", "dist", "__pycache__", ".pytest_cache", ".ruff_cache"}
+IGNORED = {".venv", "target", "node_modules", "dist", "build-bench", "__pycache__", ".pytest_cache", ".ruff_cache"}
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "polytrace"
 

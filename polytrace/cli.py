@@ -251,6 +251,9 @@ def start(component: str) -> None:
 @click.option("--cold", is_flag=True,
               help="Instead: clone the last commit with empty caches and time it to its first complete trace "
                    "(downloads everything; ~10 min).")
+@click.option("--span-cost", is_flag=True,
+              help="Instead: only the CPU one span costs in each language's SDK, as each service sets it up "
+                   "(a full bench includes it; with --quick: a harness check).")
 @click.option("--pairs", type=int, help="Untraced/traced pairs, alternating (full mode: 5).")
 @click.option("--sustained", "sustained_s", type=float, metavar="SECONDS",
               help="Length of the completeness phase (full mode: 60).")
@@ -266,7 +269,7 @@ def start(component: str) -> None:
 @click.option("--compare", nargs=2, type=click.Path(path_type=Path, exists=True, file_okay=False),
               metavar="RUN_A RUN_B", help="Instead: say whether two result folders agree, figure by figure "
                                           "(exit 1 when they do not).")
-def bench(quick: bool, cold: bool, pairs: int | None, sustained_s: float | None, rate: float | None,
+def bench(quick: bool, cold: bool, span_cost: bool, pairs: int | None, sustained_s: float | None, rate: float | None,
           otel_env: tuple[str, ...], port_shift: int, out: Path | None, note: str | None,
           compare: tuple[Path, Path] | None) -> None:
     """Measure tracing overhead, trace completeness, startup and memory on this machine (bench/README.md)."""
@@ -287,6 +290,13 @@ def bench(quick: bool, cold: bool, pairs: int | None, sustained_s: float | None,
         from polytrace.bench.cold import run_cold
 
         folder = run_cold(out or runner.DEFAULT_OUT, echo=lambda message: console.out(message, highlight=False))
+        click.echo((folder / "summary.md").read_text())
+        console.print(f"results: {folder}")
+        return
+    if span_cost:
+        from polytrace.bench.spancost.report import run_alone
+
+        folder = run_alone(out or runner.DEFAULT_OUT, quick, echo=lambda message: console.out(message, highlight=False))
         click.echo((folder / "summary.md").read_text())
         console.print(f"results: {folder}")
         return

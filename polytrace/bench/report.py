@@ -16,6 +16,7 @@ from polytrace.bench.results import (
     ThroughputSpreads,
     save,
 )
+from polytrace.bench.spancost import report as span_cost
 
 CHARTS = ("throughput.png", "latency.png", "startup.png", "memory.png")
 PERCENTILES = ("p50", "p90", "p99")
@@ -236,6 +237,8 @@ def markdown(results: Results) -> str:
         f"{s.memory_mib['pss_total'].get(col, 0):.0f}" for col in columns) + " |")
     lines += ["", "Target: RSS of the whole local stack under load, viewer included ≤ 1 GiB. "
               "The bench's own receiver is not counted.", ""]
+    if results.span_cost:
+        lines += span_cost.markdown(results.span_cost)
     if results.charts:
         lines += ["## Charts", "", *[f"![{name}]({name})" for name in results.charts], ""]
     elif results.charts_note:

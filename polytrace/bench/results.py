@@ -197,6 +197,7 @@ class Results:
     error: str | None = optional()  # why the run stopped early
     finished_at: str | None = None
     summary: Summary | None = None
+    span_cost: dict | None = optional()  # bench.spancost.report.run(): what one span costs per language
     charts: list[str] = field(default_factory=list)
     charts_note: str | None = optional()
     summary_regenerated: str | None = optional()  # a later report.py recomputed the summary, what it changed

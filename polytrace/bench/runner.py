@@ -32,6 +32,7 @@ from polytrace.bench.results import (
     Sustained,
     Tools,
 )
+from polytrace.bench.spancost import report as span_cost
 from polytrace.bench.stack import BenchStack
 from polytrace.bench.traces import Completeness, span_census, wait_complete, wait_in_viewer
 from polytrace.config import ROOT
@@ -73,6 +74,8 @@ def run(plan: Plan, out_root: Path, echo, note: str | None = None, console: Cons
     try:
         with PhaseProgress(planned_phases(plan), console) as progress:
             _phases(plan, receiver, results, echo, progress)
+        if not plan.quick:  # the quick bench stays a ~1.5 min harness check; tests/test_spancost.py has its own
+            results.span_cost = span_cost.run(quick=False, echo=echo)
     except Exception as exc:  # the report of what was measured is still written
         results.error = f"{type(exc).__name__}: {exc}"
         echo(f"stopped early: {results.error}")

@@ -94,6 +94,17 @@ class PayloadError(ValueError):
 
 def parse_body(body: bytes, content_type: str, content_encoding: str = "") -> list[Span]:
     """Spans of one `POST /v1/traces` body (protobuf or JSON, gzip or not)."""
+    spans = decode(parse_request(body, content_type, content_encoding))
+    if content_type == "application/json":
+        spans = [_fix_json_ids(s) for s in spans]
+    return spans
+
+
+def parse_request(body: bytes, content_type: str, content_encoding: str = "") -> ExportTraceServiceRequest:
+    """The protobuf message of one `POST /v1/traces` body, for readers that need no Span objects.
+
+    JSON bodies keep their hex ids as json_format read them (see _fix_json_ids).
+    """
     if content_encoding.lower() == "gzip":
         try:
             body = gzip.decompress(body)
@@ -107,10 +118,7 @@ def parse_body(body: bytes, content_type: str, content_encoding: str = "") -> li
             message.ParseFromString(body)
     except Exception as exc:  # noqa: BLE001 - protobuf raises several types
         raise PayloadError(f"cannot decode {content_type}: {exc}") from None
-    spans = decode(message)
-    if content_type == "application/json":
-        spans = [_fix_json_ids(s) for s in spans]
-    return spans
+    return message
 
 
 def response_body(content_type: str) -> tuple[bytes, str]:
