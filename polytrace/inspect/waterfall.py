@@ -179,26 +179,42 @@ class Waterfall:
                                         style="red" if span.status == "ERROR" else colour(span.service))}
             table.add_row(*(cells[column] for column in shown_columns(widths)))
         yield table
-        yield legend(self.origins, any(s.parent_missing for s in self.spans))
+        yield legend(self.origins, any(s.parent_missing for s in self.spans), options.max_width)
 
 
 def shown_columns(widths: dict[str, int]) -> list[str]:
     return [column for column in COLUMNS if widths[column] > 0]
 
 
-def legend(origins: list[Origin], parent_outside: bool) -> RenderableType:
-    """Where each kind of span comes from: its scope and the file that creates it or switches it on."""
-    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold", padding=(0, 1, 0, 0))
-    for name in ("made by", "instrumentation scope", "where"):
-        table.add_column(name, no_wrap=True, overflow="ellipsis")
-    for origin in dict.fromkeys(origins):  # each once, in the order the waterfall meets them
+def legend(origins: list[Origin], parent_outside: bool, width: int = 120) -> RenderableType:
+    """Where each kind of span comes from: its scope and the file that creates it or switches it on.
+
+    Fixed columns, one line per origin, cut at the terminal's edge: the label and the scope are what
+    the legend is for, so on a narrow terminal the file path gives way (a rich Table drops or
+    squeezes the first column instead)."""
+    origins = list(dict.fromkeys(origins))  # each once, in the order the waterfall meets them
+    label_w = max([len("made by"), *(len(o.label) for o in origins)])
+    scope_w = min(40, max([len("instrumentation scope"), *(len(o.scope or "-") for o in origins)]))
+
+    def line(label: Text, scope: str, where: Text) -> Text:
+        text = Text.assemble(label, " " * (label_w - len(label) + 1), _fit(scope, scope_w), " ", where,
+                             no_wrap=True, overflow="ellipsis")
+        text.truncate(max(20, width), overflow="ellipsis")
+        return text
+
+    lines = [line(Text("made by", style="bold"), "instrumentation scope", Text("where", style="bold"))]
+    for origin in origins:
         where = f"{'created in' if origin.explicit else 'switched on in'} {origin.file}" if origin.file else ""
-        table.add_row(Text(origin.label, style="cyan" if origin.explicit else ""), origin.scope or "-",
-                      Text(where, style="dim"))
-    if not parent_outside:
-        return table
-    return Group(table, Text("↑ its parent span is not in this trace (a caller outside the stack, or not here yet)",
-                             style="dim"))
+        lines.append(line(Text(origin.label, style="cyan" if origin.explicit else ""), origin.scope or "-",
+                          Text(where, style="dim")))
+    if parent_outside:
+        lines.append(Text("↑ its parent span is not in this trace (a caller outside the stack, or not here yet)",
+                          style="dim"))
+    return Group(*lines)
+
+
+def _fit(text: str, width: int) -> str:
+    return text.ljust(width) if len(text) <= width else text[: width - 1] + "…"
 
 
 def to_json(spans: list[TraceSpan]) -> list[dict[str, Any]]:

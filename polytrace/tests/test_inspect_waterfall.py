@@ -112,6 +112,15 @@ def test_a_narrow_terminal_still_gets_one_line_per_span(width):
     assert [name for name in names if any(name[:12] in line for line in rows)] == names
 
 
+@pytest.mark.parametrize("width", [80, 120, 160])
+def test_the_legend_keeps_each_label_whole_and_fits_the_terminal(width):
+    lines = rendered(GOLDEN, width=width)
+    legend = lines[next(i for i, line in enumerate(lines) if line.startswith("made by ")):]
+    assert all(len(line) <= width for line in legend)
+    for label in ("Java agent: Netty", "Java agent: R2DBC", "psycopg instrumentation", "explicit: tracer API"):
+        assert any(line.startswith(label + " ") for line in legend), (label, legend)
+
+
 def test_json_has_one_object_per_span_with_stable_fields():
     spans = json.loads(json.dumps(waterfall.to_json(GOLDEN)))
     assert len(spans) == 14
