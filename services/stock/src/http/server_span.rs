@@ -114,7 +114,8 @@ pub async fn complete(request: Request, next: Next) -> Response {
         route = route.as_deref().unwrap_or(""),
         path,
         status = status.as_u16(),
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        // Microsecond precision, as pricing logs it: f64 milliseconds print 3.2012009999999997.
+        duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
     );
     response
 }
