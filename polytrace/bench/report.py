@@ -150,10 +150,10 @@ def markdown(results: Results) -> str:
         "|---|---|---|---|---|",
         f"| max throughput, req/s at {plan.concurrency} connections, {plan.throughput_s:g} s slices "
         f"| {fmt(s.throughput_req_s.untraced, 0)} | {fmt(s.throughput_req_s.traced, 0)} "
-        f"| {fmt(s.traced_over_untraced.throughput)} | ≥ 0.95 |",
+        f"| {fmt(s.traced_over_untraced.throughput)} | ≥ 0.90 |",
     ]
     for p in PERCENTILES:
-        target = "≤ 1.10" if p == "p99" else ""
+        target = "≤ 1.30" if p == "p99" else ""
         lines.append(
             f"| {p} latency, ms at {s.latency_rate_req_s} req/s (open loop, {plan.latency_s:g} s slices) "
             f"| {fmt(s.latency_ms['untraced'][p])} | {fmt(s.latency_ms['traced'][p])} "
@@ -177,6 +177,7 @@ def markdown(results: Results) -> str:
             u, t = cpu["untraced"].get(name), cpu["traced"][name]
             ratio = t.median / u.median if u and u.median else None
             lines.append(f"| {name} | {fmt(u)} | {fmt(t)} | {f'{ratio:.2f}' if ratio else '–'} |")
+        lines += ["", "Target: stack total traced / untraced ≤ 1.12."]
     lines += ["", "Traced runs export to the bench's receiver, which acknowledges without decoding in this phase; "
               "the viewer row includes Zipkin and the OTLP bridge on the same cores.", ""]
     c = s.completeness
@@ -224,7 +225,7 @@ def markdown(results: Results) -> str:
     for name in names:
         lines.append(f"| {name} | {fmt(startup['untraced'].get(name), 1)} | {fmt(startup['traced'].get(name), 1)} | "
                      f"{fmt((startup['traced_viewer'] or {}).get(name), 1)} |")
-    lines += ["", "Target: `polytrace up` (built) → first complete trace ≤ 15 s.", "",
+    lines += ["", "Target: `polytrace up` (built) → first complete trace in the bundled viewer ≤ 10 s.", "",
               "## Memory, RSS of each process tree (MiB)", ""]
     memory = {k: v for k, v in s.memory_mib.items() if k != "pss_total"}
     columns = list(memory)
