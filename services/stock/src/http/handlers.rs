@@ -337,16 +337,20 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_path_has_a_route_template() {
-        let spans = spans_of(FakeRepo::default(), "/nope/deeper", None).await;
-        assert_eq!(spans[0].name, "GET /{*path}");
-        assert_eq!(
-            str_attr(&spans[0], "http.route").as_deref(),
-            Some("/{*path}")
-        );
-        assert_eq!(
-            attr(&spans[0], "http.response.status_code"),
-            Some(Value::I64(404))
-        );
+        for (path, route) in [("/nope/deeper", "/{*path}"), ("/", "/")] {
+            let spans = spans_of(FakeRepo::default(), path, None).await;
+            assert_eq!(spans[0].name, format!("GET {route}"), "{path}");
+            assert_eq!(
+                str_attr(&spans[0], "http.route").as_deref(),
+                Some(route),
+                "{path}"
+            );
+            assert_eq!(
+                attr(&spans[0], "http.response.status_code"),
+                Some(Value::I64(404)),
+                "{path}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -40,8 +40,10 @@ pub fn router<R: StockRepository>(
         );
     }
     routes
-        // A route, not only a fallback, so that an unknown path's span has a route template
-        // (the library records an empty `http.route` when none matched).
+        // Routes, not only a fallback, so that an unknown path's span has a route template
+        // (the library records an empty `http.route` when none matched); `/{*path}` does not
+        // match the root itself.
+        .route("/", any(handlers::not_found))
         .route("/{*path}", any(handlers::not_found))
         .fallback(handlers::not_found)
         // The last layer is the outermost: the request is made effective, then the span opens.
