@@ -11,6 +11,17 @@ from polytrace import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 
+
+def portable(path: str | Path) -> str:
+    """A path as committed results may name it: relative to the repository, or under `~`, never this
+    machine's absolute layout."""
+    text = str(path)
+    for base, shown in ((ROOT, ""), (Path.home(), "~/")):
+        prefix = f"{base}/"
+        if text.startswith(prefix):
+            return shown + text[len(prefix):]
+    return text
+
 # Every port the stack listens on (all on 127.0.0.1), with its environment override: from the registry.
 DEFAULT_PORTS: dict[str, int] = registry.default_ports()
 SERVICES = registry.services()

@@ -35,7 +35,7 @@ from polytrace.bench.results import (
 from polytrace.bench.spancost import report as span_cost
 from polytrace.bench.stack import BenchStack
 from polytrace.bench.traces import Completeness, span_census, wait_complete, wait_in_viewer
-from polytrace.config import ROOT
+from polytrace.config import ROOT, portable
 from polytrace.errors import PolytraceError
 from polytrace.progress import Phase, PhaseProgress
 
@@ -66,7 +66,8 @@ def run(plan: Plan, out_root: Path, echo, note: str | None = None, console: Cons
     out.mkdir(parents=True, exist_ok=True)
     results = Results(started_at=started.isoformat(timespec="seconds"), mode="quick" if plan.quick else "full",
                       machine=machine(), tree=tree.describe(), plan=plan,
-                      tools=Tools(load_generator=load.oha_version(), oha_path=load.oha_binary()), note=note)
+                      tools=Tools(load_generator=load.oha_version(), oha_path=portable(load.oha_binary())),
+                      note=note)
     if results.machine["cpu_busy_before_pct"] > BUSY_WARNING_PCT:
         echo(f"warning: the machine is {results.machine['cpu_busy_before_pct']:.0f}% busy before the run; "
              "the figures will be noisy (stop other work, or say what ran with --note)")

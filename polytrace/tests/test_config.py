@@ -61,3 +61,13 @@ def test_an_otlp_endpoint_with_a_path_is_refused():
     with pytest.raises(PolytraceError, match="no path"):
         load_settings(otlp_endpoint="http://127.0.0.1:4318/v1/traces", env={})
     assert load_settings(otlp_endpoint="http://127.0.0.1:4318/", env={}).export_endpoint == "http://127.0.0.1:4318"
+
+
+def test_portable_paths_name_no_machine_layout():
+    from pathlib import Path
+
+    from polytrace.config import ROOT, portable
+
+    assert portable(ROOT / "services" / "x.py") == "services/x.py"
+    assert portable(Path.home() / ".cargo" / "bin" / "oha") == "~/.cargo/bin/oha"
+    assert portable("oha") == "oha"

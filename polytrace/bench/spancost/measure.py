@@ -24,7 +24,7 @@ import psutil
 from polytrace import components, registry
 from polytrace.bench.spancost.programs import SPAN, Program
 from polytrace.bench.spancost.receiver import CountingReceiver
-from polytrace.config import Settings
+from polytrace.config import Settings, portable
 from polytrace.errors import PolytraceError
 
 
@@ -182,7 +182,7 @@ def measure(program: Program, receiver: CountingReceiver, settings: Settings, pl
         "language": program.language,
         "service": service,
         "sdk": program.versions(settings.root),
-        "command": command,
+        "command": [portable(arg) for arg in command],
         "warmup": {"spans": 2 * half, "second_half_cpu_s": round(warmup_cpu, 3)},
         "rounds": rounds,
         "us_per_span": spread([r["us_per_span"] for r in rounds]),
