@@ -18,8 +18,8 @@ from pricing import telemetry
 
 # Run under opentelemetry-instrument: reports what the auto-instrumentation set up.
 _PROBE = """
-import json
-from opentelemetry import baggage, context, trace
+import json, logging
+from opentelemetry import baggage, context, metrics, trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 provider = trace.get_tracer_provider()
@@ -30,7 +30,9 @@ token = context.attach(ctx)
 trace.get_tracer("probe").start_span("with baggage").end()
 context.detach(token)
 (span,) = exporter.get_finished_spans()
-print(json.dumps({"resource": dict(provider.resource.attributes), "attributes": dict(span.attributes)}))
+print(json.dumps({"resource": dict(provider.resource.attributes), "attributes": dict(span.attributes),
+                  "meter_enabled": metrics.get_meter("probe")._is_enabled(),
+                  "root_log_handlers": [type(h).__module__ for h in logging.getLogger().handlers]}))
 """
 
 
@@ -64,6 +66,13 @@ def test_resource_has_no_telemetry_auto_version():
 
 def test_only_app_baggage_becomes_span_attributes():
     assert _instrumented({})["attributes"] == {"app.session": "s1"}
+
+
+def test_nothing_is_recorded_for_signals_that_are_not_exported():
+    # Metrics and logs exporters are "none": no meter records and no OTel log handler runs per request.
+    probe = _instrumented({})
+    assert probe["meter_enabled"] is False
+    assert not [m for m in probe["root_log_handlers"] if m.startswith("opentelemetry")]
 
 
 def test_distro_defaults_fit_a_traces_only_http_exporter(monkeypatch):
