@@ -235,12 +235,15 @@ def _running(plan: Plan, receiver: BenchReceiver, traced: bool, echo, *, viewer:
         return round(time.monotonic() - stack.reporter.started, 2)
 
     try:
-        trace_id = load.first_response(stack.ports["catalog"])
+        first = load.first_response(stack.ports["catalog"])
+        trace_id = first.trace_id
         if not traced or viewer:
-            startup["first response"] = since_up()
+            startup["first response"] = round(first.answered - stack.reporter.started, 2)
         if traced:
             if trace_id is None:
                 raise PolytraceError("the traced stack answered without a traceresponse header")
+            if first.answers > 1:  # head sampling: the first trace to wait for is the first sampled one
+                echo(f"  first sampled trace: answer {first.answers} of GET /products/1")
             if viewer:  # what a user of `make run` waits for: the trace on Zipkin's page
                 wait_in_viewer(stack.ports["viewer"], trace_id)
             else:
