@@ -10,6 +10,7 @@ from werkzeug.wrappers import Request, Response
 
 from polytrace.bench import load
 from polytrace.bench.load import Sent
+from polytrace.bench.plan import Plan
 from polytrace.errors import PolytraceError
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
@@ -112,3 +113,10 @@ def test_an_error_answer_is_an_error(catalog):
     with pytest.raises(PolytraceError, match="answered 503"):
         load.first_response(catalog(["01"], status=503).port)
 
+
+def test_the_plan_names_a_ratio_sampler_only():
+    assert Plan.make(True).head_sampling is None
+    assert Plan.make(True, otel_env={"OTEL_TRACES_SAMPLER": "parentbased_always_on"}).head_sampling is None
+    ratio = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"}
+    assert Plan.make(True, otel_env=ratio).head_sampling == "parentbased_traceidratio 0.1"
+    assert Plan.make(True, otel_env={"OTEL_TRACES_SAMPLER": "traceidratio"}).head_sampling == "traceidratio 1.0"
