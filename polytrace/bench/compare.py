@@ -89,7 +89,7 @@ def _spread_row(figure: str, a: Spread | None, b: Spread | None) -> Row:
 
 def _incomplete(summary: Summary) -> int | None:
     c = summary.completeness
-    return None if not c else c.ok_with_trace_id - c.complete_traces
+    return None if not c else c.expected_traces - c.complete_traces
 
 
 def _cell(value: Spread | int | None) -> str:

@@ -4,7 +4,7 @@ oha (a Rust load generator, installed by `make bench` into ~/.cargo/bin) gives a
 fixed concurrency for the maximum throughput, and an open loop at a fixed rate (`-q`) with
 `--latency-correction`, so a stalled server cannot hide its latency (no coordinated omission).
 It cannot return response headers, so the completeness phase uses SustainedLoad below, which keeps
-the `traceresponse` of every request.
+the `traceresponse` of every request: its trace id, and whether that trace was sampled.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ import http.client
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,14 +85,50 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 2)
 
 
+# `00-<trace id>-<span id>-<flags>` (W3C Trace Context Level 2), as catalog's TraceResponseFilter writes it.
+_TRACERESPONSE = re.compile(r"00-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})")
+
+
+def traceresponse(header: str | None) -> tuple[str | None, bool]:
+    """The trace id a `traceresponse` names and whether that trace was sampled; (None, False) if it is not one.
+
+    Bit 0 of the flags is the sampled flag: with head sampling (a ratio sampler) only those traces are
+    recorded and exported, so only they can ever be complete.
+    """
+    match = _TRACERESPONSE.fullmatch(header or "")
+    if not match:
+        return None, False
+    return match[1], bool(int(match[2], 16) & 1)
+
+
 @dataclass
 class Sent:
     product_id: int
     scheduled: float  # time.time() when the request was due
     answered: float = 0.0
     status: int = 0
-    trace_id: str | None = None
+    trace_id: str | None = None  # kept whether sampled or not
+    sampled: bool = False  # the traceresponse flags say the trace is recorded and exported
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class Answers:
+    """A load's requests, sorted for the trace phases."""
+
+    ok: list[Sent]  # 200 with a trace id, sampled or not
+    sampled: list[Sent]  # of those, the ones whose trace should arrive
+    not_ok: dict[str, int]  # status or error → count, for the rest: an unsampled 200 answer is no failure
+
+    @property
+    def unsampled(self) -> int:
+        return len(self.ok) - len(self.sampled)
+
+
+def answers(sent: list[Sent]) -> Answers:
+    ok = [s for s in sent if s.status == 200 and s.trace_id]
+    return Answers(ok=ok, sampled=[s for s in ok if s.sampled],
+                   not_ok=dict(Counter(str(s.status or s.error) for s in sent if not (s.status == 200 and s.trace_id))))
 
 
 @dataclass
@@ -115,9 +153,7 @@ class SustainedLoad:
                     response = connection.getresponse()
                     response.read()
                     item.status = response.status
-                    header = response.getheader("traceresponse") or ""
-                    parts = header.split("-")
-                    item.trace_id = parts[1] if len(parts) == 4 else None
+                    item.trace_id, item.sampled = traceresponse(response.getheader("traceresponse"))
                 except (OSError, http.client.HTTPException) as exc:
                     item.error = type(exc).__name__
                     connection.close()
@@ -150,17 +186,34 @@ class SustainedLoad:
         return self.sent
 
 
-def first_response(port: int) -> str | None:
-    """GET /products/1 once; the trace id its `traceresponse` names (None when tracing is off)."""
+# With head sampling the first answers may not be sampled: at a ratio of 0.1, 200 unsampled answers
+# in a row happen about once in 10^9 starts; at 0.05 once in 30,000; at 0.01 in one start of 7.
+SAMPLED_ATTEMPTS = 200
+
+
+@dataclass(frozen=True)
+class FirstTrace:
+    answered: float  # time.monotonic() of the first answer, sampled or not: the stack's first response
+    trace_id: str | None  # the first sampled answer's; None when the answers carry no traceresponse (tracing off)
+    answers: int  # how many it took
+
+
+def first_response(port: int, attempts: int = SAMPLED_ATTEMPTS) -> FirstTrace:
+    """GET /products/1 until an answer's trace is sampled (at most `attempts` times), or until one has no trace."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    first = None
     try:
-        connection.request("GET", "/products/1")
-        response = connection.getresponse()
-        response.read()
-        header = response.getheader("traceresponse") or ""
+        for count in range(1, attempts + 1):
+            connection.request("GET", "/products/1")
+            response = connection.getresponse()
+            response.read()
+            first = first or time.monotonic()
+            if response.status != 200:
+                raise PolytraceError(f"GET /products/1 answered {response.status}")
+            trace_id, sampled = traceresponse(response.getheader("traceresponse"))
+            if trace_id is None or sampled:
+                return FirstTrace(answered=first, trace_id=trace_id, answers=count)
     finally:
         connection.close()
-    if response.status != 200:
-        raise PolytraceError(f"GET /products/1 answered {response.status}")
-    parts = header.split("-")
-    return parts[1] if len(parts) == 4 else None
+    raise PolytraceError(f"none of {attempts} answers to GET /products/1 was sampled (traceresponse flags); "
+                         "a ratio sampler needs a ratio of about 0.05 or more here")

@@ -18,6 +18,9 @@ TRACED_SHIFT = 10
 
 PRODUCT_IDS = (1, 2, 3)
 
+# OTEL_TRACES_SAMPLER values that keep a share of the traces (OTEL_TRACES_SAMPLER_ARG, default 1.0).
+RATIO_SAMPLERS = ("traceidratio", "parentbased_traceidratio")
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -43,6 +46,14 @@ class Plan:
 
     def ports(self, traced: bool) -> dict[str, int]:
         return {name: port + self._shift(traced) for name, port in BENCH_PORTS.items()}
+
+    @property
+    def head_sampling(self) -> str | None:
+        """The traced services' ratio sampler and its ratio ("parentbased_traceidratio 0.1"); None: every trace."""
+        sampler = self.otel_env.get("OTEL_TRACES_SAMPLER")
+        if sampler not in RATIO_SAMPLERS:
+            return None
+        return f"{sampler} {self.otel_env.get('OTEL_TRACES_SAMPLER_ARG', '1.0')}"
 
     @property
     def capture_port(self) -> int:

@@ -130,6 +130,7 @@ def markdown(results: Results) -> str:
     s = results.summary
     m = results.machine
     plan = results.plan
+    sampling = plan.head_sampling  # None for a run that samples every trace: its summary reads as before
     lines = [
         f"# polytrace bench — {results.started_at} ({results.mode} mode)",
         "",
@@ -143,6 +144,7 @@ def markdown(results: Results) -> str:
         "",
         *([_tree_line(results.tree), ""] if results.tree else []),
         *([f"Note: {results.note}", ""] if results.note else []),
+        *([f"Head sampling on the traced services: {sampling} (`--otel`).", ""] if sampling else []),
         *([f"**Stopped early**: {results.error}", ""] if results.error else []),
         "## Tracing overhead, `GET /products/{1..3}` through the whole chain",
         "",
@@ -183,12 +185,15 @@ def markdown(results: Results) -> str:
     c = s.completeness
     if c:
         share = f"{100 * c.complete_share:.2f}%" if c.complete_share is not None else "–"
+        traces = "complete golden traces of the sampled answers" if sampling else "complete golden traces"
         lines += [
             f"## Trace completeness, {c.duration_s:g} s at {c.target_rate:g} req/s (achieved {c.achieved_rate:g})",
             "",
+            *([f"Head sampling: {sampling} — completeness counts the sampled traces only "
+               f"({c.expected_traces} of {c.ok_with_trace_id} answers sampled).", ""] if sampling else []),
             "| figure | value | target |",
             "|---|---|---|",
-            f"| complete golden traces (by `traceresponse` id) | {c.complete_traces} / {c.ok_with_trace_id}"
+            f"| {traces} (by `traceresponse` id) | {c.complete_traces} / {c.expected_traces}"
             f" = {share} | 100% |",
             f"| spans dropped | {c.spans_dropped} | 0 |",
             f"| delay response → complete trace, p50 / p99 / max (s) | {c.trace_delay_s.get('p50', '–')} / "
@@ -205,12 +210,14 @@ def markdown(results: Results) -> str:
             lines += [f"{name} log, first lines:", "", *[f"    {line}" for line in info.first], ""]
     d = s.shutdown
     if d:
+        answered = (f"{d.expected_traces} sampled of the {d.ok_with_trace_id} answered requests" if sampling
+                    else f"{d.ok_with_trace_id} answered requests")
         lines += [
             f"## `polytrace down` right after load ({d.load_s:g} s at {d.rate:g} req/s, then down at once)",
             "",
             "| figure | value | target |",
             "|---|---|---|",
-            f"| spans lost (expected spans of the {d.ok_with_trace_id} answered requests) | "
+            f"| spans lost (expected spans of the {answered}) | "
             f"{d.spans_lost} of {d.expected_spans} | 0 |",
             f"| `polytrace down` took, s | {d.down_s} | |",
             f"| SDK drop/export-failure log lines | {_drop_counts(d.sdk_drop_messages)} | none |",

@@ -1,7 +1,8 @@
 """What one bench run measured, typed; and the one place results.json is written and read.
 
 The classes spell out schema polytrace-bench/3, the schema of the runs committed under bench/results:
-field names are its keys, in its order. bench/README.md explains every figure.
+field names are its keys, in its order. bench/README.md explains every figure. Keys added since are
+optional(), so every file written before them still loads and means the same.
 """
 
 from __future__ import annotations
@@ -71,7 +72,11 @@ class Completeness:
     target_rate: float
     achieved_rate: float
     duration_s: float
-    ok_with_trace_id: int
+    ok_with_trace_id: int  # 200 answers with a traceresponse, sampled or not
+    # Of those, the ones whose trace was sampled (head sampling) and the others. Absent from runs that
+    # predate head sampling in the bench: every answer's trace was expected then.
+    sampled: int | None = optional()
+    unsampled: int | None = optional()
     complete_traces: int
     complete_share: float | None
     spans_dropped: int
@@ -79,6 +84,11 @@ class Completeness:
     incomplete_by_missing_part: dict[str, int]
     sdk_drop_messages: dict[str, DropMessages]
     trace_delay_s: dict[str, float]
+
+    @property
+    def expected_traces(self) -> int:
+        """The answers whose complete trace should arrive: complete_share's denominator."""
+        return self.ok_with_trace_id if self.sampled is None else self.sampled
 
 
 @dataclass(kw_only=True)
@@ -100,11 +110,18 @@ class Shutdown:
     load_s: float
     rate: float
     ok_with_trace_id: int
+    sampled: int | None = optional()  # as in Completeness; expected_spans counts these answers' spans only
+    unsampled: int | None = optional()
     down_s: float
     expected_spans: int
     spans_lost: int
     spans_lost_by_span: list[SpanCount]
     sdk_drop_messages: dict[str, DropMessages]
+
+    @property
+    def expected_traces(self) -> int:
+        """The answers whose spans should all arrive."""
+        return self.ok_with_trace_id if self.sampled is None else self.sampled
 
 
 @dataclass(kw_only=True)

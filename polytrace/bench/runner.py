@@ -235,12 +235,15 @@ def _running(plan: Plan, receiver: BenchReceiver, traced: bool, echo, *, viewer:
         return round(time.monotonic() - stack.reporter.started, 2)
 
     try:
-        trace_id = load.first_response(stack.ports["catalog"])
+        first = load.first_response(stack.ports["catalog"])
+        trace_id = first.trace_id
         if not traced or viewer:
-            startup["first response"] = since_up()
+            startup["first response"] = round(first.answered - stack.reporter.started, 2)
         if traced:
             if trace_id is None:
                 raise PolytraceError("the traced stack answered without a traceresponse header")
+            if first.answers > 1:  # head sampling: the first trace to wait for is the first sampled one
+                echo(f"  first sampled trace: answer {first.answers} of GET /products/1")
             if viewer:  # what a user of `make run` waits for: the trace on Zipkin's page
                 wait_in_viewer(stack.ports["viewer"], trace_id)
             else:
@@ -297,7 +300,7 @@ def _sustained(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: flo
     memory_end: dict = {}
 
     def on_response(sent: load.Sent) -> None:
-        if sent.trace_id and sent.status == 200:
+        if sent.trace_id and sent.status == 200 and sent.sampled:  # an unsampled trace is never exported
             watcher.responded(sent.trace_id, sent.answered)
 
     sampler_done = time.monotonic() + plan.sustained_s - min(2.0, plan.sustained_s / 4)
@@ -314,11 +317,11 @@ def _sustained(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: flo
     watcher.wait_drained(plan.trace_grace_s)
     watcher.stop()
 
-    ok = [s for s in sent if s.status == 200 and s.trace_id]
-    ids = [s.trace_id for s in ok]
+    answers = load.answers(sent)
+    ids = [s.trace_id for s in answers.sampled]  # with head sampling, only these traces can arrive
     complete = [t for t in ids if t in watcher.completed]
     delays = sorted(watcher.completed[t] - watcher.answered[t] for t in complete)
-    latencies = sorted((s.answered - s.scheduled) * 1000 for s in ok)
+    latencies = sorted((s.answered - s.scheduled) * 1000 for s in answers.ok)
 
     expected = _expected_census(receiver, complete)
     dropped = _missing_spans(receiver, ids, expected)
@@ -332,11 +335,13 @@ def _sustained(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: flo
         achieved_rate=generator.achieved_rate,
         duration_s=plan.sustained_s,
         requests=len(sent),
-        ok_with_trace_id=len(ok),
-        not_ok=dict(Counter(str(s.status or s.error) for s in sent if not (s.status == 200 and s.trace_id))),
+        ok_with_trace_id=len(answers.ok),
+        sampled=len(ids),
+        unsampled=answers.unsampled,
+        not_ok=answers.not_ok,
         late_starts=generator.late,
         complete_traces=len(complete),
-        complete_share=round(len(complete) / len(ok), 5) if ok else None,
+        complete_share=round(len(complete) / len(ids), 5) if ids else None,
         expected_spans_per_trace=sum(expected.values()),
         expected_span_census=_span_counts(sorted(expected.items())),
         spans_dropped=sum(dropped.values()),
@@ -347,14 +352,15 @@ def _sustained(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: flo
         trace_delay_s=_percentiles(delays, scale=1.0),
         latency_ms=_percentiles(latencies, scale=1.0),
     )
-    echo(f"  completeness: {result.complete_traces}/{result.ok_with_trace_id} complete, "
+    unsampled = f" (and {result.unsampled} answers not sampled)" if result.unsampled else ""
+    echo(f"  completeness: {result.complete_traces}/{result.sampled} complete{unsampled}, "
          f"{result.spans_dropped} spans dropped, delay p99 {result.trace_delay_s.get('p99')} s")
     return result, memory_end, expected
 
 
 def _shutdown_after_load(plan: Plan, stack: BenchStack, receiver: BenchReceiver, rate: float,
                          expected: Counter, echo) -> Shutdown:
-    """Load, then `polytrace down` at once: every span of every answered request must still arrive.
+    """Load, then `polytrace down` at once: every span of every answered, sampled request must still arrive.
 
     Whatever the batch processors hold at that moment is only exported if each SDK flushes on
     SIGTERM; the receiver (in this process) outlives the stack.
@@ -369,12 +375,15 @@ def _shutdown_after_load(plan: Plan, stack: BenchStack, receiver: BenchReceiver,
     down_s = round(time.monotonic() - started, 2)
     wait_quiet(receiver)
     drops = _drop_messages(stack.drop_messages())
-    ids = [s.trace_id for s in sent if s.status == 200 and s.trace_id]
+    answers = load.answers(sent)
+    ids = [s.trace_id for s in answers.sampled]
     lost = _missing_spans(receiver, ids, expected)
     result = Shutdown(
         load_s=plan.shutdown_load_s,
         rate=rate,
-        ok_with_trace_id=len(ids),
+        ok_with_trace_id=len(answers.ok),
+        sampled=len(ids),
+        unsampled=answers.unsampled,
         down_s=down_s,
         expected_spans=sum(expected.values()) * len(ids),
         spans_lost=sum(lost.values()),

@@ -113,7 +113,7 @@ def _run_scenarios(plan: Plan, stack: BenchStack, receiver: PausableReceiver, re
     flags.ensure_live_copy(stack.settings)  # `polytrace up` does this too once the lead wires it in
     result.startup_s = stack.up()
     port = stack.ports["catalog"]
-    trace_id = first_response(port)
+    trace_id = first_response(port).trace_id
     if trace_id is None:
         raise PolytraceError("the stack answered without a traceresponse header")
     wait_complete(receiver, stack.ports, trace_id)

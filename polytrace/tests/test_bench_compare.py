@@ -99,3 +99,14 @@ def test_tree_records_commit_and_uncommitted_changes(tmp_path):
     assert edited["changed"] == [" M a.txt"] and edited["changes_sha256"]
     assert tree.same(clean, edited) is False and tree.same(edited, dict(edited)) is True
     assert tree.same(clean, None) is None
+
+
+def test_incomplete_traces_count_against_the_sampled_answers():
+    full, sampled = _results(spread(0.7, 0.6, 0.8)), _results(spread(0.7, 0.6, 0.8), complete=10)
+    sampled.summary.completeness.sampled, sampled.summary.completeness.unsampled = 10, 90
+
+    result = compare.compare(full, sampled)
+
+    assert next(row for row in result.rows if row.figure == "incomplete traces, sustained phase").agree
+    sampled.summary.completeness.complete_traces = 9
+    assert "incomplete traces, sustained phase" in compare.compare(full, sampled).disagree

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from polytrace.bench import report
 from polytrace.bench.plan import Plan
-from polytrace.bench.results import Results, Run, Slice, Spread, StackThroughput, Tools
+from polytrace.bench.results import Completeness, Results, Run, Shutdown, Slice, Spread, StackThroughput, Tools
 
 
 def _slice(ok_per_s: float = 0.0, **figures) -> Slice:
@@ -60,3 +60,36 @@ def test_summary_markdown_has_every_section():
             "| 0.93 (0.80–0.95) | ≥ 0.90 |") in text
     assert "(AB, BA, …: 4 rounds in all)" in text
     assert "## Startup" in text and "## Memory" in text
+
+
+def _with_trace_phases(results: Results, *, sampled: int, unsampled: int) -> Results:
+    results.summary = report.summarize(results)
+    results.summary.completeness = Completeness(
+        target_rate=100, achieved_rate=100, duration_s=60, ok_with_trace_id=sampled + unsampled, sampled=sampled,
+        unsampled=unsampled, complete_traces=sampled, complete_share=1.0, spans_dropped=0, spans_dropped_by_span=[],
+        incomplete_by_missing_part={}, sdk_drop_messages={}, trace_delay_s={})
+    results.summary.shutdown = Shutdown(load_s=10, rate=100, ok_with_trace_id=1000, sampled=sampled // 6,
+                                        unsampled=1000 - sampled // 6, down_s=2.0, expected_spans=11 * (sampled // 6),
+                                        spans_lost=0, spans_lost_by_span=[], sdk_drop_messages={})
+    return results
+
+
+def test_a_head_sampled_run_says_that_completeness_counts_the_sampled_traces_only():
+    results = _results()
+    results.plan = Plan.make(False, otel_env={"OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                                              "OTEL_TRACES_SAMPLER_ARG": "0.1"})
+
+    text = report.markdown(_with_trace_phases(results, sampled=600, unsampled=5400))
+
+    assert "Head sampling on the traced services: parentbased_traceidratio 0.1 (`--otel`)." in text
+    assert ("Head sampling: parentbased_traceidratio 0.1 — completeness counts the sampled traces only "
+            "(600 of 6000 answers sampled).") in text
+    assert "| complete golden traces of the sampled answers (by `traceresponse` id) | 600 / 600 = 100.00% |" in text
+    assert "| spans lost (expected spans of the 100 sampled of the 1000 answered requests) | 0 of 1100 | 0 |" in text
+
+
+def test_a_run_that_samples_every_trace_reads_as_before():
+    text = report.markdown(_with_trace_phases(_results(), sampled=6000, unsampled=0))
+
+    assert "| complete golden traces (by `traceresponse` id) | 6000 / 6000 = 100.00% | 100% |" in text
+    assert "sampl" not in text.lower()

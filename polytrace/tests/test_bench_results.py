@@ -47,3 +47,18 @@ def test_an_unknown_key_is_an_error_that_says_where(tmp_path):
 
     with pytest.raises(PolytraceError, match=r"results.json.summary.shutdown: unknown key 'spans_gone'"):
         stored.load(tmp_path)
+
+
+def test_sampled_counts_are_stored_and_a_run_without_them_expected_every_answer(tmp_path):
+    made_up = results(summary(spread(0.7, 0.6, 0.8)))
+    old = made_up.summary.completeness
+    assert old.sampled is None and old.expected_traces == old.ok_with_trace_id == 100
+    assert "sampled" not in to_json(made_up)["summary"]["completeness"]  # as the committed runs hold it
+
+    old.sampled, old.unsampled = 12, 88
+    made_up.summary.shutdown.sampled, made_up.summary.shutdown.unsampled = 100, 900
+    stored.save(made_up, tmp_path)
+    loaded = stored.load(tmp_path)
+
+    assert loaded == made_up
+    assert loaded.summary.completeness.expected_traces == 12 and loaded.summary.shutdown.expected_traces == 100
