@@ -92,7 +92,9 @@ def summarize(results: Results) -> Summary:
 def _startup(runs: list[Run]) -> dict[str, Spread | None]:
     """Over every fresh stack: each pair's stacks start once per pass."""
     ups = [up for r in runs for up in (r.startup_s, r.startup_latency_pass_s) if up]
-    names = sorted({name for up in ups for name in up}, key=lambda n: statistics.median([up.get(n, 0) for up in ups]))
+    # Ties broken by name: the names come from a set, whose order changes with PYTHONHASHSEED.
+    names = sorted({name for up in ups for name in up},
+                   key=lambda n: (statistics.median([up.get(n, 0) for up in ups]), n))
     return {name: _spread([up.get(name) for up in ups]) for name in names}
 
 
