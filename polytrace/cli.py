@@ -254,7 +254,7 @@ def start(component: str) -> None:
 @click.option("--span-cost", is_flag=True,
               help="Instead: only the CPU one span costs in each language's SDK, as each service sets it up "
                    "(a full bench includes it; with --quick: a harness check).")
-@click.option("--pairs", type=int, help="Untraced/traced pairs, alternating (full mode: 5).")
+@click.option("--pairs", type=int, help="Untraced/traced pairs, up side by side per pass (full mode: 3).")
 @click.option("--sustained", "sustained_s", type=float, metavar="SECONDS",
               help="Length of the completeness phase (full mode: 60).")
 @click.option("--rate", type=float, help="Fixed request rate for latency and completeness (default: half the "
