@@ -13,13 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def portable(path: str | Path) -> str:
-    """A path as committed results may name it: relative to the repository, or under `~`, never this
-    machine's absolute layout."""
+    """A path, or an argument holding one (`-javaagent:PATH`, `--x=PATH`), as committed results may
+    name it: relative to the repository, or under `~`, never this machine's absolute layout."""
     text = str(path)
     for base, shown in ((ROOT, ""), (Path.home(), "~/")):
-        prefix = f"{base}/"
-        if text.startswith(prefix):
-            return shown + text[len(prefix):]
+        text = text.replace(f"{base}/", shown)
     return text
 
 # Every port the stack listens on (all on 127.0.0.1), with its environment override: from the registry.

@@ -36,6 +36,7 @@ class Slice:
     latency_ms: dict[str, float | None]
     cpu_ms_per_request: dict[str, float] | None = optional()
     at_s: float | None = optional()  # seconds into the run
+    thread_dumps: list[str] | None = optional()  # a slice with no answer at all: the JVMs' threads then
 
 
 @dataclass(kw_only=True)

@@ -262,6 +262,8 @@ def _throughput_slice(plan: Plan, stack: BenchStack, at_s: float) -> Slice:
     cpu_before = stack.cpu_seconds()
     result = load.run_oha(stack.ports["catalog"], duration_s=plan.throughput_s, connections=plan.concurrency)
     result.cpu_ms_per_request = _cpu_per_request(cpu_before, stack.cpu_seconds(), result.requests)
+    if not result.requests:  # no answer at all: keep what the JVMs were doing, before the stack goes down
+        result.thread_dumps = [portable(path) for path in stack.dump_threads(f"{at_s:.0f}s")]
     result.at_s = round(at_s, 1)
     return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -141,6 +142,28 @@ class BenchStack:
         machine = psutil.cpu_times()
         result["machine busy"] = machine.user + machine.system + machine.nice + machine.irq + machine.softirq
         return result
+
+    # ---- a stack that stopped answering --------------------------------------------------------
+
+    def dump_threads(self, tag: str) -> list[Path]:
+        """Thread dumps of the stack's JVMs into its logs folder, for a slice that got no answer.
+
+        Taken while the stack is still up: once it is down, a hang leaves nothing to read (it
+        happened once to an untraced catalog, services/catalog/README.md "Known limits").
+        """
+        written = []
+        for name, pid in self.pids().items():
+            try:
+                if psutil.Process(pid).name() != "java":
+                    continue
+                dump = subprocess.run(["jcmd", str(pid), "Thread.print"], capture_output=True, text=True,
+                                      timeout=30)
+            except (psutil.NoSuchProcess, OSError, subprocess.TimeoutExpired):
+                continue
+            path = self.settings.logs_dir / f"{name}-threads-{tag}.txt"
+            path.write_text(dump.stdout + dump.stderr)
+            written.append(path)
+        return written
 
     # ---- logs ----------------------------------------------------------------------------------
 

@@ -71,3 +71,5 @@ def test_portable_paths_name_no_machine_layout():
     assert portable(ROOT / "services" / "x.py") == "services/x.py"
     assert portable(Path.home() / ".cargo" / "bin" / "oha") == "~/.cargo/bin/oha"
     assert portable("oha") == "oha"
+    # Inside an option too: the span-cost command's -javaagent named this machine's checkout.
+    assert portable(f"-javaagent:{ROOT}/services/a.jar") == "-javaagent:services/a.jar"
