@@ -22,8 +22,8 @@ from opentelemetry.environment_variables import (
 from opentelemetry.instrumentation.distro import BaseDistro
 from opentelemetry.processor.baggage import BaggageSpanProcessor
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
-from opentelemetry.sdk.metrics._internal import _disable_meter_configurator
 from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_PROTOCOL
+from opentelemetry.sdk.metrics._internal import _disable_meter_configurator
 from opentelemetry.trace import TracerProvider
 
 BAGGAGE_PREFIX = "app."
