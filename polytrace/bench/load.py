@@ -126,9 +126,14 @@ class Answers:
 
 
 def answers(sent: list[Sent]) -> Answers:
-    ok = [s for s in sent if s.status == 200 and s.trace_id]
-    return Answers(ok=ok, sampled=[s for s in ok if s.sampled],
-                   not_ok=dict(Counter(str(s.status or s.error) for s in sent if not (s.status == 200 and s.trace_id))))
+    ok: list[Sent] = []
+    not_ok: Counter = Counter()
+    for s in sent:
+        if s.status == 200 and s.trace_id:
+            ok.append(s)
+        else:
+            not_ok[str(s.status or s.error)] += 1
+    return Answers(ok=ok, sampled=[s for s in ok if s.sampled], not_ok=dict(not_ok))
 
 
 @dataclass

@@ -66,18 +66,30 @@ class DropMessages:
     first: list[str]
 
 
+class _Answered:
+    """What a trace phase expects of its answers, from its `ok_with_trace_id` and `sampled` fields."""
+
+    @property
+    def expected_traces(self) -> int:
+        """The answers whose complete trace should arrive: every one, or with head sampling the sampled."""
+        return self.ok_with_trace_id if self.sampled is None else self.sampled
+
+    @property
+    def unsampled(self) -> int:
+        return self.ok_with_trace_id - self.expected_traces
+
+
 @dataclass(kw_only=True)
-class Completeness:
+class Completeness(_Answered):
     """The figures of the sustained phase that the summary repeats."""
 
     target_rate: float
     achieved_rate: float
     duration_s: float
     ok_with_trace_id: int  # 200 answers with a traceresponse, sampled or not
-    # Of those, the ones whose trace was sampled (head sampling) and the others. Absent from runs that
-    # predate head sampling in the bench: every answer's trace was expected then.
+    # Of those, the ones whose trace was sampled (head sampling). Absent from runs that predate head
+    # sampling in the bench: every answer's trace was expected then.
     sampled: int | None = optional()
-    unsampled: int | None = optional()
     complete_traces: int
     complete_share: float | None
     spans_dropped: int
@@ -85,11 +97,6 @@ class Completeness:
     incomplete_by_missing_part: dict[str, int]
     sdk_drop_messages: dict[str, DropMessages]
     trace_delay_s: dict[str, float]
-
-    @property
-    def expected_traces(self) -> int:
-        """The answers whose complete trace should arrive: complete_share's denominator."""
-        return self.ok_with_trace_id if self.sampled is None else self.sampled
 
 
 @dataclass(kw_only=True)
@@ -107,22 +114,16 @@ class Sustained(Completeness):
 
 
 @dataclass(kw_only=True)
-class Shutdown:
+class Shutdown(_Answered):
     load_s: float
     rate: float
     ok_with_trace_id: int
     sampled: int | None = optional()  # as in Completeness; expected_spans counts these answers' spans only
-    unsampled: int | None = optional()
     down_s: float
     expected_spans: int
     spans_lost: int
     spans_lost_by_span: list[SpanCount]
     sdk_drop_messages: dict[str, DropMessages]
-
-    @property
-    def expected_traces(self) -> int:
-        """The answers whose spans should all arrive."""
-        return self.ok_with_trace_id if self.sampled is None else self.sampled
 
 
 @dataclass(kw_only=True)

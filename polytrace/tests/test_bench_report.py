@@ -66,10 +66,10 @@ def _with_trace_phases(results: Results, *, sampled: int, unsampled: int) -> Res
     results.summary = report.summarize(results)
     results.summary.completeness = Completeness(
         target_rate=100, achieved_rate=100, duration_s=60, ok_with_trace_id=sampled + unsampled, sampled=sampled,
-        unsampled=unsampled, complete_traces=sampled, complete_share=1.0, spans_dropped=0, spans_dropped_by_span=[],
+        complete_traces=sampled, complete_share=1.0, spans_dropped=0, spans_dropped_by_span=[],
         incomplete_by_missing_part={}, sdk_drop_messages={}, trace_delay_s={})
     results.summary.shutdown = Shutdown(load_s=10, rate=100, ok_with_trace_id=1000, sampled=sampled // 6,
-                                        unsampled=1000 - sampled // 6, down_s=2.0, expected_spans=11 * (sampled // 6),
+                                        down_s=2.0, expected_spans=11 * (sampled // 6),
                                         spans_lost=0, spans_lost_by_span=[], sdk_drop_messages={})
     return results
 

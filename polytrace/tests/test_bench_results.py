@@ -55,8 +55,8 @@ def test_sampled_counts_are_stored_and_a_run_without_them_expected_every_answer(
     assert old.sampled is None and old.expected_traces == old.ok_with_trace_id == 100
     assert "sampled" not in to_json(made_up)["summary"]["completeness"]  # as the committed runs hold it
 
-    old.sampled, old.unsampled = 12, 88
-    made_up.summary.shutdown.sampled, made_up.summary.shutdown.unsampled = 100, 900
+    old.sampled = 12
+    made_up.summary.shutdown.sampled = 100
     stored.save(made_up, tmp_path)
     loaded = stored.load(tmp_path)
 
