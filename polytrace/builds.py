@@ -15,6 +15,8 @@ from polytrace.errors import PolytraceError
 
 # Build outputs and caches inside a component folder never count as its sources.
 IGNORED = {".venv", "target", "node_modules", "dist", "build-bench", "__pycache__", ".pytest_cache", ".ruff_cache"}
+# A component's README documents it; no build reads it, and editing one rebuilt catalog (~1 min).
+DOCUMENTATION = {"README.md"}
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "polytrace"
 
@@ -39,7 +41,8 @@ def _sources(folder: Path) -> Iterator[Path]:
     for dirpath, dirs, files in os.walk(folder):
         dirs[:] = [d for d in dirs if d not in IGNORED]
         for name in files:
-            yield Path(dirpath) / name
+            if name not in DOCUMENTATION:
+                yield Path(dirpath) / name
 
 
 def definitions(root: Path) -> dict[str, Build]:

@@ -26,6 +26,9 @@ def test_rebuilds_only_when_sources_change(tmp_path: Path):
     (source / "target" / "ignored.txt").write_text("build output")
     assert not builds.is_stale(build, stamps), "build outputs are not sources"
 
+    (source / "README.md").write_text("how to run it")
+    assert not builds.is_stale(build, stamps), "documentation is not a source"
+
     (source / "main.txt").write_text("two")
     assert builds.is_stale(build, stamps)
 
