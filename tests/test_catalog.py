@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 
 from polytrace.wait import poll_until
 from tests.traces import matching, one, orphans, parse_traceresponse
@@ -58,6 +61,28 @@ def test_product_list_is_one_trace_with_a_call_per_product(stack):
         return trace if calls_complete and not orphans(trace) else None
 
     poll_until(complete, "a pricing and a stock SERVER span per product, in one trace with no orphan span", 20)
+
+
+def test_concurrent_requests_each_keep_their_own_database_span(stack):
+    # More requests in flight than catalog's pool has connections (4): a request waiting for one
+    # gets it from the thread of the request that released it, where the context is that other
+    # request's or none. One at a time, the other tests cannot see a span lost there.
+    paths = [f"/products/{1 + i % 3}" for i in range(96)]
+    started_ns = time.time_ns()
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        responses = list(pool.map(lambda path: requests.get(stack.url("catalog", path), timeout=10), paths))
+    assert [r.status_code for r in responses] == [200] * len(paths)
+    trace_ids = {parse_traceresponse(r.headers["traceresponse"]).trace_id for r in responses}
+    assert len(trace_ids) == len(paths)
+
+    for trace_id in trace_ids:
+        trace = stack.wait_for_trace(trace_id, "product_request")
+        catalog_db = matching(trace, service="catalog", kind="CLIENT", attributes={"db.system.name": "postgresql"})
+        assert len(catalog_db) == 1, f"trace {trace_id}: one catalog database span, found {catalog_db}"
+    strays = [s for s in stack.receiver.spans()
+              if s.service == "catalog" and s.kind == "CLIENT" and s.start_ns >= started_ns
+              and not s.parent_span_id]
+    assert strays == [], "no catalog CLIENT span of these requests began a trace of its own"
 
 
 def test_stock_down_degrades_to_null_stocks_with_an_error_span(stack):

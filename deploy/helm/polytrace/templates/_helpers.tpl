@@ -96,6 +96,8 @@ polytrace/components.py), with in-cluster addresses. tests/deploy compares the t
   value: {{ printf "http://stock:%v" $root.Values.services.stock.port | quote }}
 - name: OTEL_JAVA_EXPERIMENTAL_SPAN_ATTRIBUTES_COPY_FROM_BAGGAGE_INCLUDE
   value: "app.session"
+- name: OTEL_INSTRUMENTATION_REACTOR_ENABLED
+  value: "false"
 {{- end }}
 {{- if eq $name "pricing" }}
 - name: OTEL_PYTHON_FLASK_EXCLUDED_URLS
