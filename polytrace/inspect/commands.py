@@ -46,7 +46,7 @@ def find_trace(settings: Settings, trace_id: str | None, last: bool, wait_s: flo
     if bool(trace_id) == last:
         raise PolytraceError("give a trace id or --last (one of them)")
     source = viewer(settings)
-    wanted = last_trace_id(source) if last else check_trace_id(trace_id or "")
+    wanted = last_trace_id(source, wait_s=wait_s) if last else check_trace_id(trace_id or "")
     return source, read_trace(source, wanted, wait_s)
 
 

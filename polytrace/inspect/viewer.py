@@ -68,18 +68,29 @@ def check_trace_id(value: str) -> str:
     return trace_id
 
 
-def last_trace_id(viewer: Viewer, service: str = "catalog") -> str:
-    """The trace with the most recent SERVER span of `service`, health checks left out."""
-    newest: tuple[int, str] | None = None
-    for trace in viewer.traces(service):
-        for span in from_zipkin(trace):
-            if span.service == service and span.kind == "SERVER" and "/health" not in span.name:
-                if newest is None or span.start_us > newest[0]:
-                    newest = (span.start_us, span.trace_id)
-    if newest is None:
-        raise PolytraceError(f"the viewer has no trace with a {service} SERVER span yet; "
-                             "send a request first (e.g. `polytrace demo`)")
-    return newest[1]
+def last_trace_id(viewer: Viewer, service: str = "catalog", wait_s: float = 0.0,
+                  clock: Callable[[], float] = time.time,
+                  sleep: Callable[[float], None] = time.sleep) -> str:
+    """The trace with the most recent SERVER span of `service`, health checks left out.
+
+    Waits up to `wait_s` for a first one: right after a fresh stack's first request, its spans
+    are still in the exporters' batches.
+    """
+    deadline = clock() + wait_s
+    while True:
+        newest: tuple[int, str] | None = None
+        for trace in viewer.traces(service):
+            for span in from_zipkin(trace):
+                if span.service == service and span.kind == "SERVER" and "/health" not in span.name:
+                    if newest is None or span.start_us > newest[0]:
+                        newest = (span.start_us, span.trace_id)
+        if newest is not None:
+            return newest[1]
+        now = clock()
+        if now >= deadline:
+            raise PolytraceError(f"the viewer has no trace with a {service} SERVER span yet (waited {wait_s:g} s); "
+                                 "send a request first (e.g. `polytrace demo`)")
+        sleep(min(POLL_S, max(0.0, deadline - now)))
 
 
 def read_trace(viewer: Viewer, trace_id: str, wait_s: float,

@@ -85,6 +85,19 @@ def test_the_latest_trace_is_the_one_with_the_newest_catalog_server_span(zipkin)
     assert "serviceName=catalog" in zipkin.requests[-1]
 
 
+def test_the_latest_trace_is_waited_for_when_none_has_arrived_yet(zipkin):
+    started = time.monotonic()
+    with pytest.raises(PolytraceError, match="no trace with a catalog SERVER span yet.*waited 0.5 s"):
+        last_trace_id(Viewer(zipkin.url), wait_s=0.5)
+    assert time.monotonic() - started >= 0.5
+
+    # A fresh stack's first request: its trace reaches the viewer a moment after the command starts.
+    def arrives(_seconds):
+        zipkin.traces[GOLDEN_ID] = GOLDEN
+
+    assert last_trace_id(Viewer(zipkin.url), wait_s=5, sleep=arrives) == GOLDEN_ID
+
+
 def test_an_unknown_trace_is_one_line_after_the_wait(zipkin):
     started = time.monotonic()
     with pytest.raises(PolytraceError, match=f"no trace {UNKNOWN} in the viewer.*waited 0.5 s") as caught:
