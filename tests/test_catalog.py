@@ -69,7 +69,7 @@ def test_concurrent_requests_each_keep_their_own_database_span(stack):
     # request's or none. One at a time, the other tests cannot see a span lost there.
     paths = [f"/products/{1 + i % 3}" for i in range(96)]
     started_ns = time.time_ns()
-    with ThreadPoolExecutor(max_workers=24) as pool:
+    with ThreadPoolExecutor(max_workers=24) as pool:  # plain requests.get: stack.http, a Session, is not thread-safe
         responses = list(pool.map(lambda path: requests.get(stack.url("catalog", path), timeout=10), paths))
     assert [r.status_code for r in responses] == [200] * len(paths)
     trace_ids = {parse_traceresponse(r.headers["traceresponse"]).trace_id for r in responses}

@@ -13,6 +13,7 @@ from typing import Any
 
 from polytrace.errors import PolytraceError
 from polytrace.inspect.spans import TraceSpan, from_zipkin
+from polytrace.wait import WaitTimeout, poll_until
 
 TRACE_ID = re.compile(r"^(?:[0-9a-f]{16}|[0-9a-f]{32})$")
 # The services export every 500 ms (OTEL_BSP_SCHEDULE_DELAY) and a trace crosses up to three
@@ -68,29 +69,33 @@ def check_trace_id(value: str) -> str:
     return trace_id
 
 
+def _newest_server_trace(viewer: Viewer, service: str) -> str | None:
+    newest: tuple[int, str] | None = None
+    for trace in viewer.traces(service):
+        for span in from_zipkin(trace):
+            if span.service == service and span.kind == "SERVER" and "/health" not in span.name:
+                if newest is None or span.start_us > newest[0]:
+                    newest = (span.start_us, span.trace_id)
+    return newest[1] if newest else None
+
+
 def last_trace_id(viewer: Viewer, service: str = "catalog", wait_s: float = 0.0,
-                  clock: Callable[[], float] = time.time,
                   sleep: Callable[[float], None] = time.sleep) -> str:
     """The trace with the most recent SERVER span of `service`, health checks left out.
 
     Waits up to `wait_s` for a first one: right after a fresh stack's first request, its spans
     are still in the exporters' batches.
     """
-    deadline = clock() + wait_s
-    while True:
-        newest: tuple[int, str] | None = None
-        for trace in viewer.traces(service):
-            for span in from_zipkin(trace):
-                if span.service == service and span.kind == "SERVER" and "/health" not in span.name:
-                    if newest is None or span.start_us > newest[0]:
-                        newest = (span.start_us, span.trace_id)
-        if newest is not None:
-            return newest[1]
-        now = clock()
-        if now >= deadline:
-            raise PolytraceError(f"the viewer has no trace with a {service} SERVER span yet (waited {wait_s:g} s); "
-                                 "send a request first (e.g. `polytrace demo`)")
-        sleep(min(POLL_S, max(0.0, deadline - now)))
+    # Asked once outside the wait, so that a viewer that is down says so at once (the wait
+    # counts errors as "not yet").
+    if newest := _newest_server_trace(viewer, service):
+        return newest
+    try:
+        return poll_until(lambda: _newest_server_trace(viewer, service), f"a {service} SERVER span", wait_s,
+                          interval=POLL_S, sleep=sleep)
+    except WaitTimeout:
+        raise PolytraceError(f"the viewer has no trace with a {service} SERVER span yet (waited {wait_s:g} s); "
+                             "send a request first (e.g. `polytrace demo`)") from None
 
 
 def read_trace(viewer: Viewer, trace_id: str, wait_s: float,

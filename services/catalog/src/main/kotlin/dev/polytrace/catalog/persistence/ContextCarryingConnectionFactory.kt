@@ -21,6 +21,10 @@ import reactor.core.publisher.Mono
  * there the current context is the other request's, or none. The context is therefore taken where
  * the connection is asked for and made current around `execute()` and its subscription, which is
  * where the agent's R2DBC proxy reads it.
+ *
+ * Only `DatabaseClient` goes through this wrapper (DatabaseClientConfig.kt). An
+ * `R2dbcTransactionManager` on the pool would bind its connections to the pool, not to this
+ * factory, so `DatabaseClient` would not see them: catalog only reads, and has none.
  */
 class ContextCarryingConnectionFactory(private val delegate: ConnectionFactory) :
     ConnectionFactory by delegate, Wrapped<ConnectionFactory> {
