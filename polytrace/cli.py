@@ -261,6 +261,11 @@ def start(component: str) -> None:
                                          "median untraced maximum).")
 @click.option("--otel", "otel_env", multiple=True, metavar="NAME=VALUE",
               help="Extra variable for the traced services, to try a setting (e.g. OTEL_BSP_MAX_QUEUE_SIZE=8192).")
+@click.option("--lever", "levers", multiple=True, metavar="NAME:VAR=VALUE[,VAR=VALUE…]",
+              help="Instead: an ablation. The untraced, the traced and one traced stack per lever (its variables "
+                   "on top) up at once, taking throughput slices in turn; CPU per request, req/s and memory of "
+                   "each lever against the traced stack (repeatable, up to 6; bench/README.md).")
+@click.option("--rounds", type=int, help="Slices per stack and pass (full mode: 4; an ablation: 10).")
 @click.option("--port-shift", type=int, default=0, envvar="POLYTRACE_BENCH_PORT_SHIFT", show_default=True,
               help="Added to every bench port (22080…, PostgreSQL 22432, MQTT 22883) and names its own run "
                    "directory, so two runs do not collide [env: POLYTRACE_BENCH_PORT_SHIFT].")
@@ -270,8 +275,8 @@ def start(component: str) -> None:
               metavar="RUN_A RUN_B", help="Instead: say whether two result folders agree, figure by figure "
                                           "(exit 1 when they do not).")
 def bench(quick: bool, cold: bool, span_cost: bool, pairs: int | None, sustained_s: float | None, rate: float | None,
-          otel_env: tuple[str, ...], port_shift: int, out: Path | None, note: str | None,
-          compare: tuple[Path, Path] | None) -> None:
+          otel_env: tuple[str, ...], levers: tuple[str, ...], rounds: int | None, port_shift: int, out: Path | None,
+          note: str | None, compare: tuple[Path, Path] | None) -> None:
     """Measure tracing overhead, trace completeness, startup and memory on this machine (bench/README.md)."""
     from polytrace.bench import plan as bench_plan
     from polytrace.bench import runner
@@ -302,10 +307,20 @@ def bench(quick: bool, cold: bool, span_cost: bool, pairs: int | None, sustained
         return
 
     extra = dict(_parse_assignment(value) for value in otel_env)
-    plan = bench_plan.Plan.make(quick, pairs=pairs, sustained_s=sustained_s, rate=rate, otel_env=extra or None,
-                                port_shift=port_shift)
-    folder = runner.run(plan, out or runner.DEFAULT_OUT, echo=lambda message: console.out(message, highlight=False),
-                        note=note, console=console)
+    if levers and rounds is None and not quick:
+        rounds = ABLATION_ROUNDS
+    plan = bench_plan.Plan.make(quick, pairs=pairs, rounds=rounds, sustained_s=sustained_s, rate=rate,
+                                otel_env=extra or None, port_shift=port_shift)
+    def echo(message: str) -> None:
+        console.out(message, highlight=False)
+
+    if levers:
+        from polytrace.bench import ablation
+
+        folder = ablation.run(plan, [ablation.Lever.parse(text) for text in levers], out or runner.DEFAULT_OUT,
+                              echo=echo, note=note)
+    else:
+        folder = runner.run(plan, out or runner.DEFAULT_OUT, echo=echo, note=note, console=console)
     click.echo((folder / "summary.md").read_text())
     console.print(f"results: {folder}")
 
@@ -396,6 +411,10 @@ def screenshots(out: Path) -> None:
     for path in shots.take(f"http://127.0.0.1:{settings.ports['gateway']}",
                            f"http://127.0.0.1:{settings.ports['viewer']}", settings.root / out):
         console.print(f"wrote {path}")
+
+
+# Each lever's effect is a median of per-round differences; the EPYC's per-round noise was ±1.5 ms.
+ABLATION_ROUNDS = 10
 
 
 def _parse_assignment(value: str) -> tuple[str, str]:

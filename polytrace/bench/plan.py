@@ -13,7 +13,8 @@ BENCH_PORTS: dict[str, int] = port_block(22000)
 # The bench's own OTLP receiver, on a fixed port of the block: a random one may be a port above.
 CAPTURE_PORT = 22319
 
-# The untraced and the traced stack of a pair run side by side: the traced one on the block shifted by this.
+# Stacks run side by side, each on the block shifted by its slot times this: the untraced stack in
+# slot 0, the traced one in slot 1, an ablation's levers in 2, 3, …
 TRACED_SHIFT = 10
 
 PRODUCT_IDS = (1, 2, 3)
@@ -41,11 +42,12 @@ class Plan:
     otel_env: dict[str, str] = field(default_factory=dict)  # extra OTEL_* for the traced services
     port_shift: int = 0  # added to every bench port, so a second run (the harness test) can run beside one
 
-    def _shift(self, traced: bool) -> int:
-        return self.port_shift + (TRACED_SHIFT if traced else 0)
+    def _shift(self, slot: int) -> int:
+        return self.port_shift + slot * TRACED_SHIFT
 
-    def ports(self, traced: bool) -> dict[str, int]:
-        return {name: port + self._shift(traced) for name, port in BENCH_PORTS.items()}
+    def ports(self, slot: int) -> dict[str, int]:
+        """The ports of the stack in `slot` (0: untraced, 1: traced, 2…: an ablation's levers)."""
+        return {name: port + self._shift(slot) for name, port in BENCH_PORTS.items()}
 
     @property
     def head_sampling(self) -> str | None:
@@ -59,8 +61,8 @@ class Plan:
     def capture_port(self) -> int:
         return CAPTURE_PORT + self.port_shift
 
-    def run_dir_name(self, traced: bool) -> str:
-        return ".run-bench" + (f"-{self._shift(traced)}" if self._shift(traced) else "")
+    def run_dir_name(self, slot: int) -> str:
+        return ".run-bench" + (f"-{self._shift(slot)}" if self._shift(slot) else "")
 
     @classmethod
     def make(cls, quick: bool, **overrides) -> Plan:

@@ -131,10 +131,10 @@ def _phases(plan: Plan, receiver: BenchReceiver, results: Results, echo, progres
                                                     backend="capture receiver" if traced else None,
                                                     startup_s=startup, memory_idle=stack.memory())
                 results.runs.append(entry)
-                _warm_up(plan, stack)
+                warm_up(plan, stack)
             for traced in _abba(plan.rounds):
                 entries[pair, traced].throughput_slices.append(
-                    _throughput_slice(plan, stacks[traced][0], time.monotonic() - clock))
+                    throughput_slice(plan, stacks[traced][0], time.monotonic() - clock))
             for traced, (stack, _) in stacks.items():
                 entry = entries[pair, traced]
                 entry.memory_loaded = stack.memory()
@@ -153,7 +153,7 @@ def _phases(plan: Plan, receiver: BenchReceiver, results: Results, echo, progres
             progress.phase(f"pass 2, pair {pair}/{plan.pairs}: latency")
             for traced, (stack, startup) in stacks.items():
                 entries[pair, traced].startup_latency_pass_s = startup
-                _warm_up(plan, stack)
+                warm_up(plan, stack)
             for traced in _abba(plan.rounds):
                 latency = load.run_oha(stacks[traced][0].ports["catalog"], duration_s=plan.latency_s,
                                        connections=plan.latency_connections, rate=rate)
@@ -179,12 +179,12 @@ def _phases(plan: Plan, receiver: BenchReceiver, results: Results, echo, progres
         entry = Run(pair=0, tracing=True, backend="viewer")
         results.runs.append(entry)
         progress.phase("viewer stack: starting")
-        with _running(plan, receiver, True, echo, viewer=True) as (stack, startup):
+        with running(plan, receiver, True, echo, viewer=True) as (stack, startup):
             progress.phase("viewer stack: throughput and latency")
             entry.startup_s = startup
             entry.memory_idle = stack.memory()
-            _warm_up(plan, stack)
-            entry.throughput_slices = [_throughput_slice(plan, stack, time.monotonic() - clock)
+            warm_up(plan, stack)
+            entry.throughput_slices = [throughput_slice(plan, stack, time.monotonic() - clock)
                                        for _ in range(plan.rounds)]
             entry.memory_loaded = stack.memory()
             _combine_throughput(entry)
@@ -194,7 +194,7 @@ def _phases(plan: Plan, receiver: BenchReceiver, results: Results, echo, progres
                  f"{entry.latency.latency_ms}")
 
 
-def _warm_up(plan: Plan, stack: BenchStack) -> None:
+def warm_up(plan: Plan, stack: BenchStack) -> None:
     """Untimed load after `up`: the JVM compiles, the pools fill."""
     load.run_oha(stack.ports["catalog"], duration_s=plan.warmup_s, connections=plan.concurrency)
 
@@ -218,15 +218,16 @@ def _latency_rate(plan: Plan, entries: dict[tuple[int, bool], Run]) -> tuple[flo
 @contextmanager
 def _pair(plan: Plan, receiver: BenchReceiver, echo):
     """An untraced and a traced stack, up one after the other (each startup timed alone), then both running."""
-    with _running(plan, receiver, False, echo) as untraced, _running(plan, receiver, True, echo) as traced:
+    with running(plan, receiver, False, echo) as untraced, running(plan, receiver, True, echo) as traced:
         yield {False: untraced, True: traced}
 
 
 @contextmanager
-def _running(plan: Plan, receiver: BenchReceiver, traced: bool, echo, *, viewer: bool = False):
+def running(plan: Plan, receiver: BenchReceiver, traced: bool, echo, *, viewer: bool = False,
+             slot: int | None = None, lever_env: dict[str, str] | None = None):
     """A fresh stack, up and answering (traced: its first golden trace complete); down afterwards."""
-    stack = BenchStack.for_plan(plan, tracing=traced,
-                                otlp_endpoint=receiver.endpoint if traced and not viewer else None, echo=echo)
+    endpoint = receiver.endpoint if traced and not viewer else None
+    stack = BenchStack.for_plan(plan, tracing=traced, otlp_endpoint=endpoint, echo=echo, slot=slot, lever_env=lever_env)
     stack.prepare()
     receiver.clear()
     receiver.decoding = True
@@ -257,7 +258,7 @@ def _running(plan: Plan, receiver: BenchReceiver, traced: bool, echo, *, viewer:
         stack.down()
 
 
-def _throughput_slice(plan: Plan, stack: BenchStack, at_s: float) -> Slice:
+def throughput_slice(plan: Plan, stack: BenchStack, at_s: float) -> Slice:
     """One closed-loop slice at plan.concurrency: requests/s and the CPU each component spent per request."""
     cpu_before = stack.cpu_seconds()
     result = load.run_oha(stack.ports["catalog"], duration_s=plan.throughput_s, connections=plan.concurrency)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -62,11 +63,15 @@ class BenchStack:
         self.log_offsets: dict[str, int] = {}
 
     @classmethod
-    def for_plan(cls, plan: Plan, *, tracing: bool, otlp_endpoint: str | None, echo) -> BenchStack:
-        settings = stack_settings(ROOT / plan.run_dir_name(tracing), plan.ports(tracing), tracing=tracing,
+    def for_plan(cls, plan: Plan, *, tracing: bool, otlp_endpoint: str | None, echo, slot: int | None = None,
+                 lever_env: Mapping[str, str] | None = None) -> BenchStack:
+        """The untraced (slot 0) or traced (slot 1) stack; an ablation's lever in its own slot, its variables last."""
+        slot = int(tracing) if slot is None else slot
+        settings = stack_settings(ROOT / plan.run_dir_name(slot), plan.ports(slot), tracing=tracing,
                                   otlp_endpoint=otlp_endpoint)
-        if tracing and plan.otel_env:
-            settings = replace(settings, extra_env=dict(plan.otel_env))
+        extra = {**(plan.otel_env if tracing else {}), **(lever_env or {})}
+        if extra:
+            settings = replace(settings, extra_env=extra)
         return cls(settings, echo=echo)
 
     @property
@@ -94,6 +99,18 @@ class BenchStack:
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.settings.ports['catalog']}{path}"
+
+    def services_with(self, env: Mapping[str, str]) -> list[str]:
+        """The services whose process was started with every one of `env`'s variables, as given (/proc)."""
+        found = []
+        for name, pid in self.pids().items():
+            try:
+                environ = psutil.Process(pid).environ()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            if name in SERVICES and all(environ.get(k) == v for k, v in env.items()):
+                found.append(name)
+        return sorted(found)
 
     # ---- memory --------------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ def _slice(requests: int) -> Slice:
 def test_a_slice_with_no_answer_keeps_thread_dumps(monkeypatch):
     monkeypatch.setattr(load, "run_oha", lambda *a, **k: _slice(0))
     stack = FakeStack()
-    result = runner._throughput_slice(Plan.make(False), stack, 71.3)
+    result = runner.throughput_slice(Plan.make(False), stack, 71.3)
     assert stack.dumped == ["71s"]
     assert result.thread_dumps == [".run-bench/logs/catalog-threads-71s.txt"]
 
@@ -41,5 +41,5 @@ def test_a_slice_with_no_answer_keeps_thread_dumps(monkeypatch):
 def test_a_slice_with_answers_takes_no_dump(monkeypatch):
     monkeypatch.setattr(load, "run_oha", lambda *a, **k: _slice(2000))
     stack = FakeStack()
-    result = runner._throughput_slice(Plan.make(False), stack, 10.0)
+    result = runner.throughput_slice(Plan.make(False), stack, 10.0)
     assert stack.dumped == [] and result.thread_dumps is None
