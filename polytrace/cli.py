@@ -265,6 +265,9 @@ def start(component: str) -> None:
               help="Instead: an ablation. The untraced, the traced and one traced stack per lever (its variables "
                    "on top) up at once, taking throughput slices in turn; CPU per request, req/s and memory of "
                    "each lever against the traced stack (repeatable, up to 6; bench/README.md).")
+@click.option("--untraced-lever", "untraced_levers", multiple=True, metavar="NAME:VAR=VALUE[,VAR=VALUE…]",
+              help="In an ablation: a lever on an untraced stack, against the untraced one (a setting that is "
+                   "not tracing's own changes both).")
 @click.option("--rounds", type=int, help="Slices per stack and pass (full mode: 4; an ablation: 10).")
 @click.option("--port-shift", type=int, default=0, envvar="POLYTRACE_BENCH_PORT_SHIFT", show_default=True,
               help="Added to every bench port (22080…, PostgreSQL 22432, MQTT 22883) and names its own run "
@@ -275,8 +278,8 @@ def start(component: str) -> None:
               metavar="RUN_A RUN_B", help="Instead: say whether two result folders agree, figure by figure "
                                           "(exit 1 when they do not).")
 def bench(quick: bool, cold: bool, span_cost: bool, pairs: int | None, sustained_s: float | None, rate: float | None,
-          otel_env: tuple[str, ...], levers: tuple[str, ...], rounds: int | None, port_shift: int, out: Path | None,
-          note: str | None, compare: tuple[Path, Path] | None) -> None:
+          otel_env: tuple[str, ...], levers: tuple[str, ...], untraced_levers: tuple[str, ...], rounds: int | None,
+          port_shift: int, out: Path | None, note: str | None, compare: tuple[Path, Path] | None) -> None:
     """Measure tracing overhead, trace completeness, startup and memory on this machine (bench/README.md)."""
     from polytrace.bench import plan as bench_plan
     from polytrace.bench import runner
@@ -307,18 +310,20 @@ def bench(quick: bool, cold: bool, span_cost: bool, pairs: int | None, sustained
         return
 
     extra = dict(_parse_assignment(value) for value in otel_env)
-    if levers and rounds is None and not quick:
+    levers_given = [*levers, *untraced_levers]
+    if levers_given and rounds is None and not quick:
         rounds = ABLATION_ROUNDS
     plan = bench_plan.Plan.make(quick, pairs=pairs, rounds=rounds, sustained_s=sustained_s, rate=rate,
                                 otel_env=extra or None, port_shift=port_shift)
     def echo(message: str) -> None:
         console.out(message, highlight=False)
 
-    if levers:
+    if levers_given:
         from polytrace.bench import ablation
 
-        folder = ablation.run(plan, [ablation.Lever.parse(text) for text in levers], out or runner.DEFAULT_OUT,
-                              echo=echo, note=note)
+        parsed = [ablation.Lever.parse(text) for text in levers]
+        parsed += [ablation.Lever.parse(text, tracing=False) for text in untraced_levers]
+        folder = ablation.run(plan, parsed, out or runner.DEFAULT_OUT, echo=echo, note=note)
     else:
         folder = runner.run(plan, out or runner.DEFAULT_OUT, echo=echo, note=note, console=console)
     click.echo((folder / "summary.md").read_text())

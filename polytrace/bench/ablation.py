@@ -2,6 +2,8 @@
 
 One untraced stack, the traced stack as the tree configures it (the baseline) and one traced stack
 per lever (its variables on top) run side by side and take closed-loop throughput slices in turn.
+An `--untraced-lever` is an untraced stack, compared with the untraced one: a setting that is not
+tracing's own (pricing's workers) changes both, and tracing's cost with it is the difference.
 Each round is the previous order reversed, and every second round the order moves on by one
 (ABC CBA BCA ACB …): a drift of the machine's speed over minutes falls on every variant alike. A
 lever's effect is the median over the rounds of its slice minus the baseline's slice of the same
@@ -41,9 +43,10 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 class Lever:
     name: str
     env: dict[str, str]
+    tracing: bool = True
 
     @classmethod
-    def parse(cls, text: str) -> Lever:
+    def parse(cls, text: str, *, tracing: bool = True) -> Lever:
         """`reactor-on:OTEL_INSTRUMENTATION_REACTOR_ENABLED=true[,VAR=VALUE…]`."""
         name, sep, assignments = text.partition(":")
         if not sep or not _NAME.fullmatch(name) or name in (UNTRACED, BASELINE):
@@ -55,7 +58,7 @@ class Lever:
             if not equals or not re.fullmatch(r"[A-Z_][A-Z0-9_]*", variable.strip()):
                 raise PolytraceError(f"--lever {text!r}: {assignment!r} is not VAR=VALUE")
             env[variable.strip()] = value
-        return cls(name, env)
+        return cls(name, env, tracing)
 
 
 @dataclass(kw_only=True)
@@ -89,7 +92,7 @@ def run(plan: Plan, levers: list[Lever], out_root: Path, echo, note: str | None 
     out = out_root / (started.strftime("%Y%m%dT%H%M%SZ") + "-ablation")
     variants = [Variant(name=UNTRACED, tracing=False, env={}, slot=0),
                 Variant(name=BASELINE, tracing=True, env={}, slot=1),
-                *(Variant(name=lever.name, tracing=True, env=dict(lever.env), slot=2 + i)
+                *(Variant(name=lever.name, tracing=lever.tracing, env=dict(lever.env), slot=2 + i)
                   for i, lever in enumerate(levers))]
     ports = [port for v in variants for port in plan.ports(v.slot).values()]
     if len(set(ports)) != len(ports):
@@ -153,12 +156,13 @@ def summarize(variants: list[Variant]) -> dict:
     for v in measured:
         components = sorted({c for s in v.slices for c in (s.cpu_ms_per_request or {})})
         summary["variants"][v.name] = {
-            "env": v.env, "ok_per_s": statistics.median(s.ok_per_s for s in v.slices),
+            "env": v.env, "tracing": v.tracing, "ok_per_s": statistics.median(s.ok_per_s for s in v.slices),
             "cpu_ms_per_request": {c: round(statistics.median((s.cpu_ms_per_request or {}).get(c, 0.0)
                                                               for s in v.slices), 3) for c in components},
             "memory_mib": v.memory_loaded.get("total", {})}
     by_name = {v.name: v for v in measured}
-    pairs = [(BASELINE, UNTRACED)] + [(v.name, BASELINE) for v in measured if v.slot >= 2]
+    pairs = [(BASELINE, UNTRACED)] + [(v.name, BASELINE if v.tracing else UNTRACED) for v in measured
+                                       if v.slot >= 2]
     for name, against in pairs:
         if name not in by_name or against not in by_name:
             continue
@@ -203,7 +207,8 @@ def markdown(result: dict) -> list[str]:
               "|---|---|---|" + "---|" * len(SHOWN) + "---|"]
     for name, v in summary["variants"].items():
         memory = v["memory_mib"]
-        lines.append(f"| {name} | {_env_text(v['env']) or '—'} | {v['ok_per_s']:g} | "
+        shown = name + (" (untraced)" if not v["tracing"] and name != UNTRACED else "")
+        lines.append(f"| {shown} | {_env_text(v['env']) or '—'} | {v['ok_per_s']:g} | "
                      + " | ".join(f"{v['cpu_ms_per_request'].get(c, 0):.2f}" for c in SHOWN)
                      + f" | {memory.get('rss_mib', 0):,.0f} / {memory.get('pss_mib', 0):,.0f} |")
     lines += ["", "## Effects (round by round: the stack's slice minus the other's, median (min–max))", "",

@@ -93,3 +93,14 @@ def test_a_round_without_answers_is_left_out_of_the_differences():
     effect = summarize([baseline, lever])["effects"]["x"]
     assert effect["cpu_ms_per_request"]["catalog"]["rounds"] == 1
     assert effect["cpu_ms_per_request"]["catalog"]["median"] == -1.0
+
+
+def test_an_untraced_lever_is_compared_with_the_untraced_stack():
+    assert Lever.parse("two-workers:WEB_CONCURRENCY=2", tracing=False).tracing is False
+    untraced = Variant(name=UNTRACED, tracing=False, env={}, slot=0, slices=[_slice(200, {"pricing": 2.2})])
+    baseline = Variant(name=BASELINE, tracing=True, env={}, slot=1, slices=[_slice(150, {"pricing": 3.4})])
+    traced_lever = Variant(name="w2", tracing=True, env={}, slot=2, slices=[_slice(160, {"pricing": 2.6})])
+    untraced_lever = Variant(name="w2-untraced", tracing=False, env={}, slot=3, slices=[_slice(220, {"pricing": 1.9})])
+    effects = summarize([untraced, baseline, traced_lever, untraced_lever])["effects"]
+    assert effects["w2"]["against"] == BASELINE and effects["w2-untraced"]["against"] == UNTRACED
+    assert effects["w2-untraced"]["cpu_ms_per_request"]["pricing"]["median"] == -0.3
