@@ -20,6 +20,11 @@ from polytrace.errors import PolytraceError
 from polytrace.progress import LiveLines
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _plain(message: str) -> None:
+    """A benchmark's progress line, as text: its `[test]`s and brackets are not markup."""
+    console.out(message, highlight=False)
 reporter = LiveLines(console)  # closed in main(), so a failed start leaves no live line behind
 
 
@@ -297,35 +302,31 @@ def bench(quick: bool, cold: bool, span_cost: bool, pairs: int | None, sustained
     if cold:
         from polytrace.bench.cold import run_cold
 
-        folder = run_cold(out or runner.DEFAULT_OUT, echo=lambda message: console.out(message, highlight=False))
+        folder = run_cold(out or runner.DEFAULT_OUT, echo=_plain)
         click.echo((folder / "summary.md").read_text())
         console.print(f"results: {folder}")
         return
     if span_cost:
         from polytrace.bench.spancost.report import run_alone
 
-        folder = run_alone(out or runner.DEFAULT_OUT, quick, echo=lambda message: console.out(message, highlight=False))
+        folder = run_alone(out or runner.DEFAULT_OUT, quick, echo=_plain)
         click.echo((folder / "summary.md").read_text())
         console.print(f"results: {folder}")
         return
 
     extra = dict(_parse_assignment(value) for value in otel_env)
-    levers_given = [*levers, *untraced_levers]
-    if levers_given and rounds is None and not quick:
-        rounds = ABLATION_ROUNDS
-    plan = bench_plan.Plan.make(quick, pairs=pairs, rounds=rounds, sustained_s=sustained_s, rate=rate,
-                                otel_env=extra or None, port_shift=port_shift)
-    def echo(message: str) -> None:
-        console.out(message, highlight=False)
-
-    if levers_given:
+    if levers or untraced_levers:
         from polytrace.bench import ablation
 
         parsed = [ablation.Lever.parse(text) for text in levers]
         parsed += [ablation.Lever.parse(text, tracing=False) for text in untraced_levers]
-        folder = ablation.run(plan, parsed, out or runner.DEFAULT_OUT, echo=echo, note=note)
+        plan = bench_plan.Plan.make(quick, rounds=rounds or (None if quick else ablation.ROUNDS),
+                                    otel_env=extra or None, port_shift=port_shift)
+        folder = ablation.run(plan, parsed, out or runner.DEFAULT_OUT, echo=_plain, note=note)
     else:
-        folder = runner.run(plan, out or runner.DEFAULT_OUT, echo=echo, note=note, console=console)
+        plan = bench_plan.Plan.make(quick, pairs=pairs, rounds=rounds, sustained_s=sustained_s, rate=rate,
+                                    otel_env=extra or None, port_shift=port_shift)
+        folder = runner.run(plan, out or runner.DEFAULT_OUT, echo=_plain, note=note, console=console)
     click.echo((folder / "summary.md").read_text())
     console.print(f"results: {folder}")
 
@@ -396,8 +397,7 @@ def resilience(quick: bool, scenarios: tuple[str, ...], rate: float | None, port
 
     plan = resilience_plan.Plan.make(quick, scenarios, rate=rate,
                                      port_shift=resilience_plan.PORT_SHIFT if port_shift is None else port_shift)
-    folder = runner.run(plan, out or runner.DEFAULT_OUT, echo=lambda message: console.out(message, highlight=False),
-                        note=note, console=console)
+    folder = runner.run(plan, out or runner.DEFAULT_OUT, echo=_plain, note=note, console=console)
     click.echo((folder / "summary.md").read_text())
     console.print(f"results: {folder}")
 
@@ -416,10 +416,6 @@ def screenshots(out: Path) -> None:
     for path in shots.take(f"http://127.0.0.1:{settings.ports['gateway']}",
                            f"http://127.0.0.1:{settings.ports['viewer']}", settings.root / out):
         console.print(f"wrote {path}")
-
-
-# Each lever's effect is a median of per-round differences; the EPYC's per-round noise was ±1.5 ms.
-ABLATION_ROUNDS = 10
 
 
 def _parse_assignment(value: str) -> tuple[str, str]:

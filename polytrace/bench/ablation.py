@@ -36,6 +36,9 @@ UNTRACED, BASELINE = "untraced", "traced"
 # Every stack holds ~1.4 GiB under load and its idle threads still wake; and slot 8 would put its
 # gateway on slot 0's catalog port (Plan.ports: 10 ports per slot).
 MAX_LEVERS = 6
+# A full ablation's rounds (a full run's pairs take 4 each): each effect is a median of per-round
+# differences, and the EPYC's per-round noise was ±1.5 ms.
+ROUNDS = 10
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 

@@ -15,7 +15,7 @@ CAPTURE_PORT = 22319
 
 # Stacks run side by side, each on the block shifted by its slot times this: the untraced stack in
 # slot 0, the traced one in slot 1, an ablation's levers in 2, 3, …
-TRACED_SHIFT = 10
+SLOT_PORTS = 10
 
 PRODUCT_IDS = (1, 2, 3)
 
@@ -43,7 +43,7 @@ class Plan:
     port_shift: int = 0  # added to every bench port, so a second run (the harness test) can run beside one
 
     def _shift(self, slot: int) -> int:
-        return self.port_shift + slot * TRACED_SHIFT
+        return self.port_shift + slot * SLOT_PORTS
 
     def ports(self, slot: int) -> dict[str, int]:
         """The ports of the stack in `slot` (0: untraced, 1: traced, 2…: an ablation's levers)."""

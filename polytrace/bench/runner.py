@@ -9,6 +9,7 @@ import statistics
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -224,7 +225,7 @@ def _pair(plan: Plan, receiver: BenchReceiver, echo):
 
 @contextmanager
 def running(plan: Plan, receiver: BenchReceiver, traced: bool, echo, *, viewer: bool = False,
-             slot: int | None = None, lever_env: dict[str, str] | None = None):
+             slot: int | None = None, lever_env: Mapping[str, str] | None = None):
     """A fresh stack, up and answering (traced: its first golden trace complete); down afterwards."""
     endpoint = receiver.endpoint if traced and not viewer else None
     stack = BenchStack.for_plan(plan, tracing=traced, otlp_endpoint=endpoint, echo=echo, slot=slot, lever_env=lever_env)

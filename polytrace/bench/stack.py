@@ -104,11 +104,13 @@ class BenchStack:
         """The services whose process was started with every one of `env`'s variables, as given (/proc)."""
         found = []
         for name, pid in self.pids().items():
+            if name not in SERVICES:
+                continue
             try:
                 environ = psutil.Process(pid).environ()
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
-            if name in SERVICES and all(environ.get(k) == v for k, v in env.items()):
+            if all(environ.get(k) == v for k, v in env.items()):
                 found.append(name)
         return sorted(found)
 
