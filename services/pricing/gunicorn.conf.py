@@ -35,7 +35,8 @@ def pre_fork(server: Any, worker: Any) -> None:
     # leaves the collector's generations, so a worker's collections never write to those objects'
     # headers and their pages stay shared with the master: 12 MiB less private memory per worker
     # (Python's documented use of gc.freeze before fork).
-    gc.freeze()
+    if _server.gc_freeze:
+        gc.freeze()
 
 
 def post_fork(server: Any, worker: Any) -> None:

@@ -10,6 +10,7 @@ def test_defaults_follow_the_conventions():
     settings = config.load({})
     assert settings.server.bind == "127.0.0.1:8081"
     assert settings.server.workers == 4
+    assert settings.server.gc_freeze is True
     db = settings.database
     assert (db.host, db.port, db.name, db.user, db.password) == (
         "127.0.0.1",
@@ -28,7 +29,13 @@ def test_libpq_variables_are_used_and_password_escaped():
     assert url.render_as_string(hide_password=False) == "postgresql+psycopg://u:p%40ss%2Fw%3Ard@db:5433/d"
 
 
-@pytest.mark.parametrize(("name", "value"), [("PORT", "http"), ("PORT", "70000"), ("PGPORT", "x")])
+def test_gc_freeze_can_be_turned_off():
+    assert config.load_server({"GC_FREEZE": "0"}).gc_freeze is False
+    assert config.load_server({"GC_FREEZE": "1"}).gc_freeze is True
+
+
+@pytest.mark.parametrize(("name", "value"),
+                         [("PORT", "http"), ("PORT", "70000"), ("PGPORT", "x"), ("GC_FREEZE", "yes")])
 def test_bad_value_names_the_variable(name, value):
     with pytest.raises(config.ConfigError, match=name):
         config.load({name: value})

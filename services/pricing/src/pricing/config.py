@@ -20,6 +20,7 @@ class ServerSettings:
     workers: int
     graceful_timeout: int
     log_level: str
+    gc_freeze: bool
 
     @property
     def bind(self) -> str:
@@ -68,6 +69,15 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum:
     return value
 
 
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if raw not in ("0", "1"):
+        raise ConfigError(f"{name} must be 0 or 1, got {raw!r}")
+    return raw == "1"
+
+
 def _str(env: Mapping[str, str], name: str, default: str) -> str:
     return env.get(name, "").strip() or default
 
@@ -80,6 +90,8 @@ def load_server(env: Mapping[str, str] | None = None) -> ServerSettings:
         workers=_int(env, "WEB_CONCURRENCY", 4, 1, 64),
         graceful_timeout=_int(env, "GRACEFUL_TIMEOUT", 10, 1, 300),
         log_level=_str(env, "LOG_LEVEL", "info").lower(),
+        # Off only to measure what the freeze saves (bench/README.md, ablation 5).
+        gc_freeze=_switch(env, "GC_FREEZE", True),
     )
 
 
