@@ -3,6 +3,7 @@
 // any module requires them. Everything is configured by the standard OTEL_* variables
 // (endpoint, headers, propagators, batch processor, sampler, resource, OTEL_SDK_DISABLED).
 import { BaggageSpanProcessor } from '@opentelemetry/baggage-span-processor';
+import { getBooleanFromEnv } from '@opentelemetry/core';
 import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -10,15 +11,9 @@ import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { isAppBaggageKey } from './baggage';
 import { nameQuerySpan } from './db/statements';
 
-const sdk = new NodeSDK({
-  // app.* baggage entries of the parent context copied onto each span as it starts; then OTLP
-  // over HTTP/protobuf to $OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces behind the batch processor
-  // (which reads OTEL_BSP_* itself).
-  spanProcessors: [new BaggageSpanProcessor(isAppBaggageKey), new tracing.BatchSpanProcessor(new OTLPTraceExporter())],
-  // service.name comes from OTEL_SERVICE_NAME; this is only the fallback when it is unset.
-  serviceName: process.env.OTEL_SERVICE_NAME ? undefined : 'analytics',
-  // Only what this service uses, not the auto-instrumentations bundle (see README).
-  instrumentations: [
+/** Only what this service uses, not the auto-instrumentations bundle (see README). */
+function instrumentations() {
+  return [
     new HttpInstrumentation({
       // Readiness probes poll /health every second or so; their spans would bury the
       // page-view traces in the viewer.
@@ -36,7 +31,20 @@ const sdk = new NodeSDK({
       // `INSERT analytics.page_view` instead of `pg.query:INSERT polytrace` (see db/statements.ts).
       requestHook: nameQuerySpan,
     }),
-  ],
+  ];
+}
+
+const sdk = new NodeSDK({
+  // app.* baggage entries of the parent context copied onto each span as it starts; then OTLP
+  // over HTTP/protobuf to $OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces behind the batch processor
+  // (which reads OTEL_BSP_* itself).
+  spanProcessors: [new BaggageSpanProcessor(isAppBaggageKey), new tracing.BatchSpanProcessor(new OTLPTraceExporter())],
+  // service.name comes from OTEL_SERVICE_NAME; this is only the fallback when it is unset.
+  serviceName: process.env.OTEL_SERVICE_NAME ? undefined : 'analytics',
+  // An instrumentation patches `http` and `pg` as soon as it is constructed (InstrumentationBase's
+  // constructor enables it), whatever start() then decides: with OTEL_SDK_DISABLED=true
+  // (`polytrace up --no-tracing`, the benchmark's baseline) the service runs unpatched.
+  instrumentations: getBooleanFromEnv('OTEL_SDK_DISABLED') ? [] : instrumentations(),
 });
 
 sdk.start();
