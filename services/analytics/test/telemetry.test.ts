@@ -21,6 +21,7 @@ function patched(extra: Record<string, string>): { pg: boolean; http: boolean } 
     cwd: path.join(__dirname, '..', '..'),
     env,
     encoding: 'utf8',
+    timeout: 30_000,
   });
   return JSON.parse(out.trim().split('\n').pop() ?? '');
 }
