@@ -62,7 +62,8 @@ def test_quick_ablation_runs_every_variant_side_by_side_and_writes_its_effects(t
     rounds = 2
     result = subprocess.run(
         [sys.executable, "-m", "polytrace", "bench", "--quick", "--rounds", str(rounds), "--port-shift", "200",
-         "--out", str(tmp_path), "--lever", "bsp-1s:OTEL_BSP_SCHEDULE_DELAY=1000"],
+         "--out", str(tmp_path), "--lever", "bsp-1s:OTEL_BSP_SCHEDULE_DELAY=1000",
+         "--lever", "no-spans:OTEL_TRACES_SAMPLER=always_off"],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
@@ -72,21 +73,23 @@ def test_quick_ablation_runs_every_variant_side_by_side_and_writes_its_effects(t
 
     assert results["schema"] == "polytrace-ablation/1" and results["plan"]["rounds"] == rounds
     assert [(v["name"], v["tracing"], v["slot"]) for v in results["variants"]] == [
-        ("untraced", False, 0), ("traced", True, 1), ("bsp-1s", True, 2)]
-    lever = results["variants"][2]
+        ("untraced", False, 0), ("traced", True, 1), ("bsp-1s", True, 2), ("no-spans", True, 3)]
+    lever, no_spans = results["variants"][2:]
     assert lever["env"] == {"OTEL_BSP_SCHEDULE_DELAY": "1000"}
     assert {"analytics", "catalog", "pricing", "stock"} <= set(lever["services_with_env"])
     assert "first complete trace" in lever["startup_s"]
+    # A stack whose sampler keeps nothing is up when it answers: no complete trace will ever come.
+    assert "first response" in no_spans["startup_s"] and "first complete trace" not in no_spans["startup_s"]
     for variant in results["variants"]:
         assert len(variant["slices"]) == rounds and all(s["requests"] > 0 for s in variant["slices"])
         cpu = variant["slices"][0]["cpu_ms_per_request"]
         assert {"catalog", "pricing", "stock", "analytics", "stack total"} <= set(cpu)
         assert variant["memory_loaded"]["total"]["rss_mib"] > 0
-    # Round 1 runs untraced, traced, lever; round 2 the reverse.
+    # Round 1 runs untraced, traced, the levers; round 2 the reverse.
     at = [[s["at_s"] for s in v["slices"]] for v in results["variants"]]
-    assert at[0][0] < at[1][0] < at[2][0] < at[2][1] < at[1][1] < at[0][1]
+    assert at[0][0] < at[1][0] < at[2][0] < at[3][0] < at[3][1] < at[2][1] < at[1][1] < at[0][1]
     effects = results["summary"]["effects"]
-    assert set(effects) == {"traced", "bsp-1s"} and effects["bsp-1s"]["against"] == "traced"
+    assert set(effects) == {"traced", "bsp-1s", "no-spans"} and effects["bsp-1s"]["against"] == "traced"
     assert effects["bsp-1s"]["cpu_ms_per_request"]["pricing"]["rounds"] == rounds
 
     text = (folder / "summary.md").read_text()

@@ -40,6 +40,9 @@ MAX_LEVERS = 6
 # differences, and the EPYC's per-round noise was ±1.5 ms.
 ROUNDS = 10
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+# Samplers that keep no trace: with one (or with no exporter) a traced stack still runs every
+# instrumentation, context and propagation, the machinery whose cost is the rest of tracing's.
+NO_TRACE_SAMPLERS = frozenset({"always_off", "parentbased_always_off"})
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,13 @@ class Lever:
             env[variable.strip()] = value
         return cls(name, env, tracing)
 
+    @property
+    def completes_traces(self) -> bool:
+        """False when its stack keeps or exports no span: that one is up when it answers."""
+        sampler = self.env.get("OTEL_TRACES_SAMPLER", "").strip().lower()
+        exporter = self.env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+        return self.tracing and sampler not in NO_TRACE_SAMPLERS and exporter != "none"
+
 
 @dataclass(kw_only=True)
 class Variant:
@@ -70,6 +80,7 @@ class Variant:
     tracing: bool
     env: dict[str, str]  # the lever's variables (the plan's --otel ones apply to every traced stack)
     slot: int
+    completes_traces: bool = True  # False: up when it answers, no complete trace to wait for
     startup_s: dict[str, float] = field(default_factory=dict)
     services_with_env: list[str] = field(default_factory=list)  # read from their processes once up
     slices: list[Slice] = field(default_factory=list)
@@ -95,7 +106,8 @@ def run(plan: Plan, levers: list[Lever], out_root: Path, echo, note: str | None 
     out = out_root / (started.strftime("%Y%m%dT%H%M%SZ") + "-ablation")
     variants = [Variant(name=UNTRACED, tracing=False, env={}, slot=0),
                 Variant(name=BASELINE, tracing=True, env={}, slot=1),
-                *(Variant(name=lever.name, tracing=lever.tracing, env=dict(lever.env), slot=2 + i)
+                *(Variant(name=lever.name, tracing=lever.tracing, env=dict(lever.env), slot=2 + i,
+                        completes_traces=lever.completes_traces)
                   for i, lever in enumerate(levers))]
     ports = [port for v in variants for port in plan.ports(v.slot).values()]
     if len(set(ports)) != len(ports):
@@ -113,7 +125,8 @@ def run(plan: Plan, levers: list[Lever], out_root: Path, echo, note: str | None 
             for variant in variants:
                 echo(f"{variant.name}: starting {'with ' + _env_text(variant.env) if variant.env else 'the stack'}")
                 stack, variant.startup_s = up.enter_context(running(
-                    plan, receiver, variant.tracing, echo, slot=variant.slot, lever_env=variant.env))
+                    plan, receiver, variant.tracing, echo, slot=variant.slot, lever_env=variant.env,
+                    complete_trace=variant.completes_traces))
                 if variant.env:
                     variant.services_with_env = stack.services_with(variant.env)
                     if not variant.services_with_env:  # a lever that reached nothing would measure noise

@@ -203,8 +203,11 @@ class FirstTrace:
     answers: int  # how many it took
 
 
-def first_response(port: int, attempts: int = SAMPLED_ATTEMPTS) -> FirstTrace:
-    """GET /products/1 until an answer's trace is sampled (at most `attempts` times), or until one has no trace."""
+def first_response(port: int, attempts: int = SAMPLED_ATTEMPTS, *, sampled: bool = True) -> FirstTrace:
+    """GET /products/1 until an answer's trace is sampled (at most `attempts` times), or until one has no trace.
+
+    sampled=False: the first answer (a stack whose sampler keeps no trace).
+    """
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     first = None
     try:
@@ -215,8 +218,8 @@ def first_response(port: int, attempts: int = SAMPLED_ATTEMPTS) -> FirstTrace:
             first = first or time.monotonic()
             if response.status != 200:
                 raise PolytraceError(f"GET /products/1 answered {response.status}")
-            trace_id, sampled = traceresponse(response.getheader("traceresponse"))
-            if trace_id is None or sampled:
+            trace_id, is_sampled = traceresponse(response.getheader("traceresponse"))
+            if trace_id is None or is_sampled or not sampled:
                 return FirstTrace(answered=first, trace_id=trace_id, answers=count)
     finally:
         connection.close()

@@ -225,8 +225,12 @@ def _pair(plan: Plan, receiver: BenchReceiver, echo):
 
 @contextmanager
 def running(plan: Plan, receiver: BenchReceiver, traced: bool, echo, *, viewer: bool = False,
-             slot: int | None = None, lever_env: Mapping[str, str] | None = None):
-    """A fresh stack, up and answering (traced: its first golden trace complete); down afterwards."""
+             slot: int | None = None, lever_env: Mapping[str, str] | None = None, complete_trace: bool = True):
+    """A fresh stack, up and answering (traced: its first golden trace complete); down afterwards.
+
+    complete_trace=False: a traced stack that keeps or exports no span (an ablation's lever) is up
+    when it answers with a traceresponse header.
+    """
     endpoint = receiver.endpoint if traced and not viewer else None
     stack = BenchStack.for_plan(plan, tracing=traced, otlp_endpoint=endpoint, echo=echo, slot=slot, lever_env=lever_env)
     stack.prepare()
@@ -237,9 +241,9 @@ def running(plan: Plan, receiver: BenchReceiver, traced: bool, echo, *, viewer: 
         return round(time.monotonic() - stack.reporter.started, 2)
 
     try:
-        first = load.first_response(stack.ports["catalog"])
+        first = load.first_response(stack.ports["catalog"], sampled=complete_trace)
         trace_id = first.trace_id
-        if not traced or viewer:
+        if not traced or viewer or not complete_trace:
             startup["first response"] = round(first.answered - stack.reporter.started, 2)
         if traced:
             if trace_id is None:
@@ -248,9 +252,10 @@ def running(plan: Plan, receiver: BenchReceiver, traced: bool, echo, *, viewer: 
                 echo(f"  first sampled trace: answer {first.answers} of GET /products/1")
             if viewer:  # what a user of `make run` waits for: the trace on Zipkin's page
                 wait_in_viewer(stack.ports["viewer"], trace_id)
-            else:
+                startup["first complete trace"] = since_up()
+            elif complete_trace:
                 wait_complete(receiver, stack.ports, trace_id)
-            startup["first complete trace"] = since_up()
+                startup["first complete trace"] = since_up()
         echo(f"  startup: {startup}")
         receiver.decoding = False
         yield stack, startup

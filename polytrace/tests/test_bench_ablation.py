@@ -29,6 +29,17 @@ def test_a_lever_is_a_name_and_its_variables():
                                          "OTEL_RESOURCE_ATTRIBUTES": "a=b"})
 
 
+@pytest.mark.parametrize(("variables", "completes"), [
+    ({"OTEL_BSP_SCHEDULE_DELAY": "1000"}, True),
+    ({"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"}, True),
+    ({"OTEL_TRACES_SAMPLER": "always_off"}, False),
+    ({"OTEL_TRACES_SAMPLER": " ParentBased_Always_Off "}, False),
+    ({"OTEL_TRACES_EXPORTER": "none"}, False),
+])
+def test_a_lever_that_keeps_or_exports_no_span_is_not_waited_on_for_a_complete_trace(variables, completes):
+    assert Lever("x", variables).completes_traces is completes
+
+
 @pytest.mark.parametrize("text", ["OTEL_X=1", "Reactor:OTEL_X=1", "traced:OTEL_X=1", "x:OTEL_X", "x:", "x:lower=1"])
 def test_a_malformed_lever_is_refused_with_the_expected_form(text):
     with pytest.raises(PolytraceError, match="VAR=VALUE"):
