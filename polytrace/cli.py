@@ -106,6 +106,12 @@ def _follow_until_signal(engine: Engine, names: list[str]) -> None:
         engine.down()
 
 
+def _unwind_on_sigterm() -> None:
+    """SIGTERM (a CI job's timeout, `kill`) unwinds as Ctrl-C does, so every stack a run started goes
+    down on the way out; by default Python would die at once and leave them running."""
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+
+
 def _size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
@@ -299,6 +305,7 @@ def bench(quick: bool, cold: bool, span_cost: bool, pairs: int | None, sustained
             disagree = ", ".join(result.disagree) or "nothing that could be judged"
             raise PolytraceError(f"{a.name} and {b.name} disagree on: {disagree}")
         return
+    _unwind_on_sigterm()
     if cold:
         from polytrace.bench.cold import run_cold
 
@@ -397,6 +404,7 @@ def resilience(quick: bool, scenarios: tuple[str, ...], rate: float | None, port
 
     plan = resilience_plan.Plan.make(quick, scenarios, rate=rate,
                                      port_shift=resilience_plan.PORT_SHIFT if port_shift is None else port_shift)
+    _unwind_on_sigterm()
     folder = runner.run(plan, out or runner.DEFAULT_OUT, echo=_plain, note=note, console=console)
     click.echo((folder / "summary.md").read_text())
     console.print(f"results: {folder}")

@@ -94,3 +94,33 @@ def test_quick_ablation_runs_every_variant_side_by_side_and_writes_its_effects(t
 
     text = (folder / "summary.md").read_text()
     assert "## Effects" in text and "| bsp-1s | traced |" in text
+
+
+def test_sigterm_brings_every_stack_of_a_run_down_before_the_bench_exits(tmp_path):
+    """A CI job's timeout or `kill` sends SIGTERM: the stacks the bench started must not outlive it."""
+    import os
+    import signal
+    import time
+
+    import psutil
+
+    shift = 400
+    run_dir = ROOT / f".run-bench-{shift}"
+    bench = subprocess.Popen(
+        [sys.executable, "-m", "polytrace", "bench", "--quick", "--port-shift", str(shift), "--out", str(tmp_path)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    pidfile = run_dir / "supervisord.pid"
+    deadline = time.monotonic() + 120
+    while not (pidfile.exists() and pidfile.read_text().strip()) and bench.poll() is None:
+        assert time.monotonic() < deadline, "the bench's first stack never started its supervisord"
+        time.sleep(0.2)
+    supervisord = int(pidfile.read_text())
+    time.sleep(2)  # its components starting
+    os.kill(bench.pid, signal.SIGTERM)
+    output, _ = bench.communicate(timeout=120)
+
+    assert bench.returncode == 128 + signal.SIGTERM, output
+    assert not psutil.pid_exists(supervisord) or psutil.Process(supervisord).status() == psutil.STATUS_ZOMBIE, output
+    left = [p.info["cmdline"] for p in psutil.process_iter(["cmdline"])
+            if any(str(run_dir) in part for part in (p.info["cmdline"] or []))]
+    assert not left, left
