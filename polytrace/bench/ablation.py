@@ -43,6 +43,9 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 # Samplers that keep no trace: with one (or with no exporter) a traced stack still runs every
 # instrumentation, context and propagation, the machinery whose cost is the rest of tracing's.
 NO_TRACE_SAMPLERS = frozenset({"always_off", "parentbased_always_off"})
+# An instrumentation switched off takes its spans out of the golden trace (what it costs in all).
+_INSTRUMENTATION_OFF = re.compile(r"OTEL_INSTRUMENTATION_[A-Z0-9_]+_ENABLED")
+_DISABLED_LISTS = ("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS",)
 
 
 @dataclass(frozen=True)
@@ -68,10 +71,13 @@ class Lever:
 
     @property
     def completes_traces(self) -> bool:
-        """False when its stack keeps or exports no span: that one is up when it answers."""
-        sampler = self.env.get("OTEL_TRACES_SAMPLER", "").strip().lower()
-        exporter = self.env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
-        return self.tracing and sampler not in NO_TRACE_SAMPLERS and exporter != "none"
+        """False when its stack keeps or exports no span, or may miss some (an instrumentation
+        switched off): that one is up when it answers."""
+        values = {name: value.strip().lower() for name, value in self.env.items()}
+        switched_off = any(_INSTRUMENTATION_OFF.fullmatch(name) and value == "false" for name, value in values.items())
+        return (self.tracing and values.get("OTEL_TRACES_SAMPLER", "") not in NO_TRACE_SAMPLERS
+                and values.get("OTEL_TRACES_EXPORTER", "") != "none" and not switched_off
+                and not any(values.get(name) for name in _DISABLED_LISTS))
 
 
 @dataclass(kw_only=True)

@@ -35,8 +35,12 @@ def test_a_lever_is_a_name_and_its_variables():
     ({"OTEL_TRACES_SAMPLER": "always_off"}, False),
     ({"OTEL_TRACES_SAMPLER": " ParentBased_Always_Off "}, False),
     ({"OTEL_TRACES_EXPORTER": "none"}, False),
+    ({"OTEL_INSTRUMENTATION_R2DBC_ENABLED": "false"}, False),
+    ({"OTEL_INSTRUMENTATION_REACTOR_ENABLED": "true"}, True),
+    ({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "flask"}, False),
+    ({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": ""}, True),
 ])
-def test_a_lever_that_keeps_or_exports_no_span_is_not_waited_on_for_a_complete_trace(variables, completes):
+def test_a_lever_that_keeps_exports_or_makes_no_span_is_not_waited_on_for_a_complete_trace(variables, completes):
     assert Lever("x", variables).completes_traces is completes
 
 
