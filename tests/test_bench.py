@@ -4,8 +4,13 @@ timings on a shared two-core machine say nothing about correctness (docs/ARCHITE
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
+
+import psutil
 
 from tests.stack import ROOT
 
@@ -98,12 +103,6 @@ def test_quick_ablation_runs_every_variant_side_by_side_and_writes_its_effects(t
 
 def test_sigterm_brings_every_stack_of_a_run_down_before_the_bench_exits(tmp_path):
     """A CI job's timeout or `kill` sends SIGTERM: the stacks the bench started must not outlive it."""
-    import os
-    import signal
-    import time
-
-    import psutil
-
     shift = 400
     run_dir = ROOT / f".run-bench-{shift}"
     bench = subprocess.Popen(

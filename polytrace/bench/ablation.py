@@ -40,12 +40,20 @@ MAX_LEVERS = 6
 # differences, and the EPYC's per-round noise was ±1.5 ms.
 ROUNDS = 10
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
-# Samplers that keep no trace: with one (or with no exporter) a traced stack still runs every
-# instrumentation, context and propagation, the machinery whose cost is the rest of tracing's.
+# Variables with which a traced stack's golden trace never completes, so it is up when it answers:
+# a sampler that keeps no trace, no exporter (what the machinery costs without the spans, or
+# without their export), an instrumentation switched off (what it costs in all, spans included).
 NO_TRACE_SAMPLERS = frozenset({"always_off", "parentbased_always_off"})
-# An instrumentation switched off takes its spans out of the golden trace (what it costs in all).
-_INSTRUMENTATION_OFF = re.compile(r"OTEL_INSTRUMENTATION_[A-Z0-9_]+_ENABLED")
-_DISABLED_LISTS = ("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS",)
+_INSTRUMENTATION_SWITCH = re.compile(r"OTEL_INSTRUMENTATION_[A-Z0-9_]+_ENABLED")
+
+
+def completes_traces(env: dict[str, str]) -> bool:
+    values = {name: value.strip().lower() for name, value in env.items()}
+    return (values.get("OTEL_TRACES_SAMPLER", "") not in NO_TRACE_SAMPLERS
+            and values.get("OTEL_TRACES_EXPORTER", "") != "none"
+            and not values.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS")
+            and not any(_INSTRUMENTATION_SWITCH.fullmatch(name) and value == "false"
+                        for name, value in values.items()))
 
 
 @dataclass(frozen=True)
@@ -69,24 +77,12 @@ class Lever:
             env[variable.strip()] = value
         return cls(name, env, tracing)
 
-    @property
-    def completes_traces(self) -> bool:
-        """False when its stack keeps or exports no span, or may miss some (an instrumentation
-        switched off): that one is up when it answers."""
-        values = {name: value.strip().lower() for name, value in self.env.items()}
-        switched_off = any(_INSTRUMENTATION_OFF.fullmatch(name) and value == "false" for name, value in values.items())
-        return (self.tracing and values.get("OTEL_TRACES_SAMPLER", "") not in NO_TRACE_SAMPLERS
-                and values.get("OTEL_TRACES_EXPORTER", "") != "none" and not switched_off
-                and not any(values.get(name) for name in _DISABLED_LISTS))
-
-
 @dataclass(kw_only=True)
 class Variant:
     name: str
     tracing: bool
     env: dict[str, str]  # the lever's variables (the plan's --otel ones apply to every traced stack)
     slot: int
-    completes_traces: bool = True  # False: up when it answers, no complete trace to wait for
     startup_s: dict[str, float] = field(default_factory=dict)
     services_with_env: list[str] = field(default_factory=list)  # read from their processes once up
     slices: list[Slice] = field(default_factory=list)
@@ -112,8 +108,7 @@ def run(plan: Plan, levers: list[Lever], out_root: Path, echo, note: str | None 
     out = out_root / (started.strftime("%Y%m%dT%H%M%SZ") + "-ablation")
     variants = [Variant(name=UNTRACED, tracing=False, env={}, slot=0),
                 Variant(name=BASELINE, tracing=True, env={}, slot=1),
-                *(Variant(name=lever.name, tracing=lever.tracing, env=dict(lever.env), slot=2 + i,
-                        completes_traces=lever.completes_traces)
+                *(Variant(name=lever.name, tracing=lever.tracing, env=dict(lever.env), slot=2 + i)
                   for i, lever in enumerate(levers))]
     ports = [port for v in variants for port in plan.ports(v.slot).values()]
     if len(set(ports)) != len(ports):
@@ -132,7 +127,7 @@ def run(plan: Plan, levers: list[Lever], out_root: Path, echo, note: str | None 
                 echo(f"{variant.name}: starting {'with ' + _env_text(variant.env) if variant.env else 'the stack'}")
                 stack, variant.startup_s = up.enter_context(running(
                     plan, receiver, variant.tracing, echo, slot=variant.slot, lever_env=variant.env,
-                    complete_trace=variant.completes_traces))
+                    complete_trace=completes_traces(variant.env)))
                 if variant.env:
                     variant.services_with_env = stack.services_with(variant.env)
                     if not variant.services_with_env:  # a lever that reached nothing would measure noise

@@ -206,7 +206,7 @@ class FirstTrace:
 def first_response(port: int, attempts: int = SAMPLED_ATTEMPTS, *, sampled: bool = True) -> FirstTrace:
     """GET /products/1 until an answer's trace is sampled (at most `attempts` times), or until one has no trace.
 
-    sampled=False: the first answer (a stack whose sampler keeps no trace).
+    sampled=False: the first answer, sampled or not (a stack whose sampler keeps no trace).
     """
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     first = None

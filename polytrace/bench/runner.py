@@ -228,8 +228,8 @@ def running(plan: Plan, receiver: BenchReceiver, traced: bool, echo, *, viewer: 
              slot: int | None = None, lever_env: Mapping[str, str] | None = None, complete_trace: bool = True):
     """A fresh stack, up and answering (traced: its first golden trace complete); down afterwards.
 
-    complete_trace=False: a traced stack that keeps or exports no span (an ablation's lever) is up
-    when it answers with a traceresponse header.
+    complete_trace=False: a traced stack whose golden trace never completes (an ablation's lever that
+    keeps, exports or makes no span) is up when it answers with a traceresponse header.
     """
     endpoint = receiver.endpoint if traced and not viewer else None
     stack = BenchStack.for_plan(plan, tracing=traced, otlp_endpoint=endpoint, echo=echo, slot=slot, lever_env=lever_env)
@@ -252,9 +252,9 @@ def running(plan: Plan, receiver: BenchReceiver, traced: bool, echo, *, viewer: 
                 echo(f"  first sampled trace: answer {first.answers} of GET /products/1")
             if viewer:  # what a user of `make run` waits for: the trace on Zipkin's page
                 wait_in_viewer(stack.ports["viewer"], trace_id)
-                startup["first complete trace"] = since_up()
             elif complete_trace:
                 wait_complete(receiver, stack.ports, trace_id)
+            if viewer or complete_trace:
                 startup["first complete trace"] = since_up()
         echo(f"  startup: {startup}")
         receiver.decoding = False
